@@ -1,0 +1,58 @@
+# bookbuild: `make book` builds the briefing into dist/, `make test` runs the tests.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+MANUSCRIPT := manuscript
+DIST := dist
+SLUG := $(shell sed -n 's/^slug: *//p' $(MANUSCRIPT)/book.yaml 2>/dev/null)
+SOURCES := $(shell find src/bookbuild styles -type f -not -name '*.pyc' 2>/dev/null)
+MANUSCRIPT_FILES := $(shell find $(MANUSCRIPT) -type f 2>/dev/null)
+# Debian packages the build needs: Pango for WeasyPrint, HarfBuzz subsetting for fast font
+# embedding, Java for EPUBCheck and poppler-utils for proofs.
+DEB_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 openjdk-17-jre-headless poppler-utils
+
+.PHONY: book test check lint bench proof clean system-deps
+
+book: $(DIST)/$(SLUG).pdf
+
+$(DIST)/$(SLUG).pdf $(DIST)/$(SLUG).epub &: $(VENV)/.installed $(SOURCES) $(MANUSCRIPT_FILES)
+	$(BIN)/bookbuild build $(MANUSCRIPT) --out $(DIST)
+
+$(VENV)/.installed: pyproject.toml requirements.lock | $(VENV)/.system-deps
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c requirements.lock -e '.[dev]'
+	touch $@
+
+# Checks each Debian package and installs the missing ones when run as root.
+$(VENV)/.system-deps:
+	@missing=$$(for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing Debian packages: $$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else \
+	    echo "error: missing Debian packages: $$missing" >&2; \
+	    echo "       run: sudo apt-get install $$missing" >&2; exit 1; \
+	  fi; \
+	fi
+	@mkdir -p $(VENV) && touch $@
+
+system-deps: $(VENV)/.system-deps
+
+test: $(VENV)/.installed
+	$(BIN)/python -m pytest -q
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check src tests
+	$(BIN)/mypy
+
+check: lint test
+
+proof: book
+	rm -rf $(DIST)/proof && mkdir -p $(DIST)/proof
+	pdftoppm -r 80 -png $(DIST)/$(SLUG).pdf $(DIST)/proof/page
+
+clean:
+	rm -rf $(VENV) $(DIST)/html $(DIST)/proof

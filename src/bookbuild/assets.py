@@ -1,0 +1,55 @@
+"""The files a build may read besides the manuscript text: theme, fonts and images."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from types import MappingProxyType
+
+from bookbuild.model import Book
+
+# The theme's CSS names fonts by these files; the fonts themselves come from PyPI packages,
+# never from whatever the machine has installed.
+FONTS = {
+    "fonts/serif.ttf": ("Source Serif 4", "normal"),
+    "fonts/serif-italic.ttf": ("Source Serif 4", "italic"),
+    "fonts/sans.ttf": ("Source Sans 3", "normal"),
+    "fonts/sans-italic.ttf": ("Source Sans 3", "italic"),
+}
+THEME_FILES = ("print.css", "epub.css")
+
+
+def default_styles_dir() -> Path:
+    """Return the theme folder that ships with bookbuild."""
+    return Path(__file__).resolve().parents[2] / "styles"
+
+
+def font_files() -> dict[str, Path]:
+    """Return the font asset names mapped to the packaged font files."""
+    import fontpkg  # imported here so that `bookbuild check` does not pay for it
+
+    return {
+        name: Path(fontpkg.path(family, style=style)) for name, (family, style) in FONTS.items()
+    }
+
+
+def image_names(book: Book) -> dict[str, str]:
+    """Return each image's manuscript src mapped to its asset name in the outputs."""
+    names: dict[str, str] = {}
+    for image in (i for c in book.chapters for i in c.images):
+        if image.src not in names:
+            relative = image.path.relative_to(book.root.resolve()).as_posix()
+            # Readers and EPUBCheck choke on brackets and spaces in file names.
+            names[image.src] = "images/" + re.sub(r"[^A-Za-z0-9._/-]+", "-", relative)
+    return names
+
+
+def collect_assets(book: Book, styles: Path, *, fonts: bool = True) -> Mapping[str, Path]:
+    """Return every asset name that the outputs may refer to, mapped to its file."""
+    assets = {name: styles / name for name in THEME_FILES}
+    if fonts:
+        assets.update(font_files())
+    images = {i.src: i.path for c in book.chapters for i in c.images}
+    assets.update({name: images[src] for src, name in image_names(book).items()})
+    return MappingProxyType(assets)

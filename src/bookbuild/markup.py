@@ -1,0 +1,212 @@
+"""Markdown parsing of chapter bodies and rendering of the parsed tokens to HTML."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+from mdit_py_plugins.attrs import attrs_block_plugin, attrs_plugin
+from mdit_py_plugins.footnote import footnote_plugin
+
+Target = Literal["print", "epub"]
+
+# The start of an attribute block that follows a bracketed span: `]{`.
+_SPAN_ATTRS = re.compile(r"(?<!\\)\]\{")
+
+
+def create_parser() -> MarkdownIt:
+    """Return the CommonMark parser with the manuscript's extensions and raw HTML off."""
+    md = MarkdownIt("commonmark", {"html": False, "typographer": True})
+    md.enable(["table", "replacements", "smartquotes"])
+    md.use(attrs_plugin, spans=True).use(attrs_block_plugin).use(footnote_plugin)
+    return md
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Span:
+    """A bracketed span found in an inline token, with its place in the source."""
+
+    open_token: Token
+    text: str
+    line: int
+    col: int
+
+
+def iter_inline(tokens: Sequence[Token]) -> Iterator[Token]:
+    """Yield every inline token, including those inside footnotes."""
+    for token in tokens:
+        if token.type == "inline":
+            yield token
+
+
+def find_spans(inline: Token, first_line: int, lines: Sequence[str]) -> list[Span]:
+    """Return the spans of an inline token with their source line and column."""
+    children = inline.children or []
+    opens = [i for i, t in enumerate(children) if t.type == "span_open"]
+    starts = _span_starts(inline.content)
+    spans = []
+    for n, index in enumerate(opens):
+        offset = starts[n] if n < len(starts) else 0
+        line, col = source_position(inline, offset, first_line, lines)
+        spans.append(
+            Span(open_token=children[index], text=_span_text(children, index), line=line, col=col)
+        )
+    return spans
+
+
+def _span_starts(content: str) -> list[int]:
+    """Return the offsets of the `[` that opens each attributed span, in order."""
+    starts = []
+    for match in _SPAN_ATTRS.finditer(content):
+        depth, i = 0, match.start()
+        while i >= 0:
+            char = content[i]
+            if char == "]" and (i == 0 or content[i - 1] != "\\"):
+                depth += 1
+            elif char == "[" and (i == 0 or content[i - 1] != "\\"):
+                depth -= 1
+                if depth == 0:
+                    break
+            i -= 1
+        starts.append(max(i, 0))
+    return sorted(starts)
+
+
+def source_position(
+    inline: Token, offset: int, first_line: int, lines: Sequence[str]
+) -> tuple[int, int]:
+    """Map an offset in an inline token's content to a 1-based line and column of the file."""
+    content = inline.content
+    block_line = first_line + (inline.map[0] if inline.map else 0)
+    before = content[:offset]
+    line = block_line + before.count("\n")
+    content_line = content.split("\n")[before.count("\n")]
+    col_in_content = offset - (before.rfind("\n") + 1)
+    source = lines[line - 1] if 0 < line <= len(lines) else ""
+    indent = max(source.find(content_line), 0) if content_line else 0
+    return line, indent + col_in_content + 1
+
+
+def _span_text(children: Sequence[Token], index: int) -> str:
+    """Return the plain text inside the span that opens at `index`."""
+    depth, parts = 0, []
+    for token in children[index:]:
+        depth += {"span_open": 1, "span_close": -1}.get(token.type, 0)
+        if depth == 0:
+            break
+        if token.type in ("text", "code_inline"):
+            parts.append(token.content)
+        elif token.type in ("softbreak", "hardbreak"):
+            parts.append(" ")
+    return " ".join("".join(parts).split())
+
+
+def plain_text(children: Sequence[Token]) -> str:
+    """Return the text of inline tokens without markup."""
+    return "".join(
+        t.content if t.type in ("text", "code_inline") else plain_text(t.children or [])
+        for t in children
+    )
+
+
+def footnote_slices(tokens: Sequence[Token]) -> dict[int, list[Token]]:
+    """Return the tokens of each footnote's content, keyed by footnote number."""
+    slices: dict[int, list[Token]] = {}
+    current: list[Token] | None = None
+    for token in tokens:
+        if token.type == "footnote_open":
+            current = slices.setdefault(int(token.meta["id"]), [])
+        elif token.type == "footnote_close":
+            current = None
+        elif current is not None and token.type != "footnote_anchor":
+            current.append(token)
+    return slices
+
+
+def body_tokens(tokens: Sequence[Token]) -> list[Token]:
+    """Return the tokens outside the footnote block."""
+    body, depth = [], 0
+    for token in tokens:
+        depth += {"footnote_block_open": 1, "footnote_block_close": -1}.get(token.type, 0)
+        if depth == 0 and token.type != "footnote_block_close":
+            body.append(token)
+    return body
+
+
+class HtmlRenderer:
+    """Render parsed chapter tokens as XHTML for one target (print or EPUB)."""
+
+    def __init__(self, target: Target) -> None:
+        self.target = target
+        self.md = create_parser()
+        self.md.options["xhtmlOut"] = True
+        # markdown-it binds each rule to its renderer, so ours are wrapped to keep `self`.
+        self.md.add_render_rule("footnote_ref", lambda _r, *args: self._footnote_ref(*args))
+        self.md.add_render_rule("image", lambda _r, *args: self._image(*args))
+        self.md.add_render_rule("table_open", _table_open)
+        self.md.add_render_rule("table_close", _table_close)
+
+    def render(self, tokens: Sequence[Token], env: dict[str, Any]) -> str:
+        """Return the body HTML and, for the EPUB, its footnotes as asides."""
+        html = str(self.md.renderer.render(body_tokens(tokens), self.md.options, env))
+        if self.target == "epub":
+            html += "".join(
+                self._aside(n, slice_, env) for n, slice_ in footnote_slices(tokens).items()
+            )
+        return html
+
+    def _note_ids(self, n: int, env: dict[str, Any]) -> tuple[str, str]:
+        prefix = env["chapter_id"]
+        return f"fn-{prefix}-{n + 1}", f"fnref-{prefix}-{n + 1}"
+
+    def _footnote_ref(self, tokens: Sequence[Token], idx: int, _o: Any, env: Any) -> str:
+        n = int(tokens[idx].meta["id"])
+        note, ref = self._note_ids(n, env)
+        if self.target == "print":
+            inner = self._note_inline(env["footnotes_tokens"].get(n, []), env)
+            return f'<span class="footnote" id="{note}">{inner}</span>'
+        return (
+            f'<a epub:type="noteref" role="doc-noteref" class="noteref" id="{ref}" '
+            f'href="#{note}">{n + 1}</a>'
+        )
+
+    def _note_inline(self, tokens: Sequence[Token], env: dict[str, Any]) -> str:
+        inlines = [t for t in tokens if t.type == "inline"]
+        rendered = (
+            self.md.renderer.render(t.children or [], self.md.options, env) for t in inlines
+        )
+        return " ".join(str(r) for r in rendered)
+
+    def _aside(self, n: int, tokens: Sequence[Token], env: dict[str, Any]) -> str:
+        note, ref = self._note_ids(n, env)
+        body = str(self.md.renderer.render(tokens, self.md.options, env))
+        back = f'<a href="#{ref}" class="backref">{n + 1}.</a> '
+        body = body.replace("<p>", "<p>" + back, 1) if body.startswith("<p>") else back + body
+        attrs = f'epub:type="footnote" role="doc-footnote" class="footnote" id="{note}"'
+        return f"<aside {attrs}>{body}</aside>\n"
+
+    def _image(self, tokens: Sequence[Token], idx: int, _o: Any, env: Any) -> str:
+        token = tokens[idx]
+        alt = plain_text(token.children or [])
+        src = env["image_srcs"].get(str(token.attrGet("src")), str(token.attrGet("src")))
+        title = token.attrGet("title")
+        extra = f' title="{_escape(str(title))}"' if title else ""
+        return f'<img src="{_escape(src)}" alt="{_escape(alt)}"{extra} />'
+
+
+def _table_open(_r: Any, _t: Sequence[Token], _i: int, _o: Any, _e: Any) -> str:
+    return '<div class="table-wrap"><table>\n'
+
+
+def _table_close(_r: Any, _t: Sequence[Token], _i: int, _o: Any, _e: Any) -> str:
+    return "</table></div>\n"
+
+
+def _escape(text: str) -> str:
+    return (
+        text.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;").replace(">", "&gt;")
+    )

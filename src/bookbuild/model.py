@@ -1,0 +1,113 @@
+"""The frozen data that passes between the build's stages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from bookbuild.dates import EdtfDate
+
+if TYPE_CHECKING:
+    from markdown_it.token import Token
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SourceLocation:
+    path: Path
+    line: int
+    col: int = 1
+
+    def __str__(self) -> str:
+        if self.line <= 0:
+            return str(self.path)
+        return f"{self.path}:{self.line}:{self.col}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Event:
+    id: str
+    date: EdtfDate
+    title: str
+    text: str
+    chapter_id: str
+    location: SourceLocation
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Image:
+    src: str
+    path: Path
+    alt: str
+    location: SourceLocation
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Chapter:
+    id: str
+    title: str
+    era: EdtfDate | None
+    summary: str | None
+    tokens: tuple[Token, ...]
+    events: tuple[Event, ...]
+    images: tuple[Image, ...]
+    source: Path
+    location: SourceLocation
+
+    @property
+    def is_era(self) -> bool:
+        return self.era is not None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GlossaryEntry:
+    id: str
+    term: str
+    kind: str
+    description: str
+    aliases: tuple[str, ...]
+    location: SourceLocation
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Metadata:
+    title: str
+    subtitle: str | None
+    language: str
+    identifier: str
+    authors: tuple[str, ...]
+    publisher: str | None
+    date: str | None
+    description: str | None
+    rights: str | None
+    slug: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Book:
+    root: Path
+    meta: Metadata
+    chapters: tuple[Chapter, ...]
+    glossary: tuple[GlossaryEntry, ...]
+
+    @property
+    def front_matter(self) -> tuple[Chapter, ...]:
+        """Return the chapters without an era that come before the first era chapter."""
+        return self._split()[0]
+
+    @property
+    def body(self) -> tuple[Chapter, ...]:
+        """Return the chapters from the first to the last era chapter."""
+        return self._split()[1]
+
+    @property
+    def back_matter(self) -> tuple[Chapter, ...]:
+        """Return the chapters without an era that come after the last era chapter."""
+        return self._split()[2]
+
+    def _split(self) -> tuple[tuple[Chapter, ...], tuple[Chapter, ...], tuple[Chapter, ...]]:
+        eras = [i for i, c in enumerate(self.chapters) if c.is_era]
+        if not eras:
+            return (), self.chapters, ()
+        first, last = eras[0], eras[-1] + 1
+        return self.chapters[:first], self.chapters[first:last], self.chapters[last:]

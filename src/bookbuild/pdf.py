@@ -1,0 +1,136 @@
+"""Lay the print HTML out with WeasyPrint once, then write the PDF and read the page map."""
+
+from __future__ import annotations
+
+import logging
+import mimetypes
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import weasyprint
+from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
+
+from bookbuild.errors import Diagnostic, OutputError, error, warning
+from bookbuild.model import SourceLocation
+
+# Relative URLs in the HTML resolve against this base; only names in the asset map exist there.
+BASE_URL = "https://assets.bookbuild.invalid/"
+PDF_VARIANTS = ("pdf/ua-1", "pdf/a-3a")
+
+
+class AssetFetcher(URLFetcher):  # type: ignore[misc]
+    """Serve the build's own assets and refuse every other URL, so nothing is fetched."""
+
+    def __init__(self, assets: Mapping[str, Path]) -> None:
+        super().__init__(fail_on_errors=True)
+        self.assets = assets
+
+    def fetch(self, url: str, headers: Any = None) -> URLFetcherResponse:
+        name = url.removeprefix(BASE_URL) if url.startswith(BASE_URL) else None
+        if name is None or name not in self.assets:
+            raise FatalURLFetchingError(f"refused to fetch '{url}': not a file of this book")
+        path = self.assets[name]
+        mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        return URLFetcherResponse(url, path.read_bytes(), {"Content-Type": mime})
+
+
+class LogWatch(logging.Handler):
+    """Collect WeasyPrint's warnings and errors, which it logs instead of raising."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+    def diagnostics(self, source: Path) -> list[Diagnostic]:
+        where = SourceLocation(path=source, line=0)
+        return [
+            (error if r.levelno >= logging.ERROR else warning)(
+                "BB901", f"WeasyPrint: {r.getMessage()}", where
+            )
+            for r in self.records
+        ]
+
+
+@contextmanager
+def watch_weasyprint() -> Iterator[LogWatch]:
+    """Capture WeasyPrint's log for the duration of a layout."""
+    handler = LogWatch()
+    logger = logging.getLogger("weasyprint")
+    logger.addHandler(handler)
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)
+
+
+def layout_pdf(
+    html: str, assets: Mapping[str, Path], source: Path, variant: str = "pdf/ua-1"
+) -> Any:
+    """Return the laid-out WeasyPrint document; raise OutputError on any WeasyPrint error."""
+    with watch_weasyprint() as log:
+        try:
+            document = weasyprint.HTML(
+                string=html, base_url=BASE_URL, url_fetcher=AssetFetcher(assets)
+            ).render(
+                pdf_variant=variant,
+                pdf_tags=True,
+            )
+        except FatalURLFetchingError as exc:
+            raise OutputError(
+                [error("BB902", str(exc.args[0]), SourceLocation(path=source, line=0))]
+            ) from None
+    _raise_on_errors(log.diagnostics(source))
+    return document
+
+
+def write_pdf(
+    document: Any,
+    target: Path | BinaryIO,
+    *,
+    source: Path,
+    variant: str,
+    epoch: int,
+    identifier: str,
+) -> list[Diagnostic]:
+    """Write the laid-out document as a PDF; return WeasyPrint's warnings."""
+    with watch_weasyprint() as log, _source_date_epoch(epoch):
+        document.write_pdf(
+            target, pdf_variant=variant, pdf_tags=True, pdf_identifier=identifier.encode()
+        )
+    found = log.diagnostics(source)
+    _raise_on_errors(found)
+    return found
+
+
+def page_map(document: Any) -> dict[str, int]:
+    """Return the 1-based page on which each id starts."""
+    pages: dict[str, int] = {}
+    for number, page in enumerate(document.pages, start=1):
+        for anchor in page.anchors:
+            pages.setdefault(anchor, number)
+    return pages
+
+
+def _raise_on_errors(found: list[Diagnostic]) -> None:
+    if any(d.severity.value == "error" for d in found):
+        raise OutputError(found)
+
+
+@contextmanager
+def _source_date_epoch(epoch: int) -> Iterator[None]:
+    """Pin SOURCE_DATE_EPOCH while fontTools instantiates variable fonts (it stamps their time)."""
+    previous = os.environ.get("SOURCE_DATE_EPOCH")
+    os.environ["SOURCE_DATE_EPOCH"] = str(epoch)
+    try:
+        yield
+    finally:
+        if previous is None:
+            del os.environ["SOURCE_DATE_EPOCH"]
+        else:
+            os.environ["SOURCE_DATE_EPOCH"] = previous

@@ -1,0 +1,156 @@
+"""The build, stage by stage: load, extract, render, lay out, write."""
+
+from __future__ import annotations
+
+import datetime
+import io
+import os
+import tempfile
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+
+from bookbuild.assets import collect_assets, default_styles_dir
+from bookbuild.chronology import extract_chronology
+from bookbuild.errors import Diagnostic
+from bookbuild.manuscript import load_manuscript
+from bookbuild.model import Book, Event
+from bookbuild.render import create_environment, render_epub_pages, render_print
+
+FORMATS = ("pdf", "epub", "html")
+DEFAULT_EPOCH = 946684800  # 2000-01-01T00:00:00Z, for a book that gives no date
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BuildResult:
+    outputs: tuple[Path, ...]
+    diagnostics: tuple[Diagnostic, ...]
+    pages: int | None
+
+
+def check(book_dir: Path) -> tuple[Diagnostic, ...]:
+    """Load and validate the manuscript without building; raise ManuscriptError on errors."""
+    book, found = load_manuscript(book_dir)
+    extract_chronology(book)
+    return found
+
+
+def build(
+    book_dir: Path,
+    out: Path,
+    formats: Collection[str] = ("pdf", "epub"),
+    *,
+    styles: Path | None = None,
+    pdf_variant: str = "pdf/ua-1",
+) -> BuildResult:
+    """Build the requested formats into `out`; nothing in `out` changes unless all succeed."""
+    styles = styles or default_styles_dir()
+    book, found = load_manuscript(book_dir)
+    chronology = extract_chronology(book)
+    env = create_environment(styles)
+    assets = collect_assets(book, styles)
+    epoch = build_epoch(book)
+    slug = book.meta.slug
+    staged: dict[str, bytes] = {}
+    diagnostics = list(found)
+    pages = None
+    if {"pdf", "html"} & set(formats):
+        html = render_print(book, chronology, env)
+    if "html" in formats:
+        staged.update(build_html_folder(slug, html, assets))
+    if "pdf" in formats:
+        from bookbuild import pdf  # WeasyPrint is slow to import; `check` and EPUB builds skip it
+
+        document = pdf.layout_pdf(html, assets, book.root, pdf_variant)
+        pages = len(document.pages)
+        buffer = io.BytesIO()
+        diagnostics += pdf.write_pdf(
+            document,
+            buffer,
+            source=book.root,
+            variant=pdf_variant,
+            epoch=epoch,
+            identifier=book.meta.identifier,
+        )
+        staged[f"{slug}.pdf"] = buffer.getvalue()
+    if "epub" in formats:
+        staged[f"{slug}.epub"] = build_epub_bytes(book, chronology, env, assets, epoch)
+    written = commit_outputs(out, staged)
+    return BuildResult(outputs=written, diagnostics=tuple(diagnostics), pages=pages)
+
+
+def build_epoch(book: Book) -> int:
+    """Return the build time: SOURCE_DATE_EPOCH, else the book's date, else a fixed date."""
+    if env := os.environ.get("SOURCE_DATE_EPOCH", "").strip():
+        return int(env)
+    if book.meta.date:
+        day = datetime.date.fromisoformat(book.meta.date)
+        return int(datetime.datetime(day.year, day.month, day.day, tzinfo=datetime.UTC).timestamp())
+    return DEFAULT_EPOCH
+
+
+def build_html_folder(slug: str, html: str, assets: Mapping[str, Path]) -> dict[str, bytes]:
+    """Return the print HTML and the assets it refers to, as files of `html/`."""
+    files = {f"html/{slug}.html": html.encode("utf-8")}
+    files.update({f"html/{name}": path.read_bytes() for name, path in assets.items()})
+    return files
+
+
+def build_epub_bytes(
+    book: Book,
+    chronology: tuple[Event, ...],
+    env: jinja2.Environment,
+    assets: Mapping[str, Path],
+    epoch: int,
+) -> bytes:
+    """Return the EPUB's bytes."""
+    from bookbuild import epub  # EbookLib only loads for EPUB builds
+
+    pages = render_epub_pages(book, chronology, env)
+    nav = (
+        env.get_template("epub_nav.xhtml")
+        .render(
+            meta=book.meta,
+            pages=pages,
+            labels={"contents": "Contents"},
+            first_chapter=next((p for p in pages if p.kind == "chapter"), None),
+        )
+        .encode("utf-8")
+    )
+    epub_assets = {
+        name: path
+        for name, path in assets.items()
+        if name.startswith("images/") or name == "epub.css"
+    }
+    modified = datetime.datetime.fromtimestamp(epoch, tz=datetime.UTC)
+    return epub.build_epub(book.meta, pages, nav, epub_assets, modified)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def commit_outputs(out: Path, staged: Mapping[str, bytes]) -> tuple[Path, ...]:
+    """Write every staged file to a temporary name, then move them all into place."""
+    moves: list[tuple[str, Path]] = []
+    try:
+        for name, data in staged.items():
+            target = out / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            # mkstemp creates files readable by the owner only; give outputs the usual mode.
+            os.chmod(temp, 0o666 & ~_umask())
+            moves.append((temp, target))
+        for temp, target in moves:
+            os.replace(temp, target)
+    finally:
+        for temp, _ in moves:
+            if os.path.exists(temp):
+                os.unlink(temp)
+    return tuple(target for _, target in moves)

@@ -1,0 +1,181 @@
+"""Render the book to HTML with Jinja: one document for print, one page per file for the EPUB."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from bookbuild import __version__
+from bookbuild.assets import image_names
+from bookbuild.dates import format_date, format_era, iso_range
+from bookbuild.markup import HtmlRenderer, Target, footnote_slices
+from bookbuild.model import Book, Chapter, Event
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChapterView:
+    id: str
+    title: str
+    era: str | None
+    summary: str | None
+    html: str
+    file: str
+    part: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChronologyRow:
+    id: str
+    date: str
+    iso_start: str | None
+    title: str
+    target: str
+    chapter: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EpubPage:
+    file: str
+    title: str
+    kind: str
+    xhtml: bytes
+
+
+def create_environment(styles: Path) -> jinja2.Environment:
+    """Return the Jinja environment for the theme in `styles`."""
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(styles / "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+def render_print(book: Book, chronology: tuple[Event, ...], env: jinja2.Environment) -> str:
+    """Return the single HTML document that WeasyPrint lays out."""
+    chapters = _chapter_views(book, "print")
+    context = _context(book, chronology, chapters, link=lambda view: f"#{view.id}")
+    return env.get_template("print.html").render(context)
+
+
+def render_epub_pages(
+    book: Book, chronology: tuple[Event, ...], env: jinja2.Environment
+) -> tuple[EpubPage, ...]:
+    """Return the EPUB's content documents, in reading order."""
+    chapters = _chapter_views(book, "epub")
+    context = _context(book, chronology, chapters, link=lambda view: view.file)
+    page = env.get_template("epub_page.xhtml")
+    pages = [
+        EpubPage(
+            file="title.xhtml",
+            title=book.meta.title,
+            kind="titlepage",
+            xhtml=_xhtml(page, context, kind="titlepage", chapter=None),
+        )
+    ]
+    pages += [
+        EpubPage(
+            file=c.file,
+            title=c.title,
+            kind=c.part,
+            xhtml=_xhtml(page, context, kind=c.part, chapter=c),
+        )
+        for c in context["front"] + context["body"]
+    ]
+    pages += [
+        EpubPage(
+            file=f"{kind}.xhtml",
+            title=context["labels"][kind],
+            kind=kind,
+            xhtml=_xhtml(page, context, kind=kind, chapter=None),
+        )
+        for kind in _appendices(book, chronology)
+    ]
+    pages += [
+        EpubPage(
+            file=c.file,
+            title=c.title,
+            kind=c.part,
+            xhtml=_xhtml(page, context, kind=c.part, chapter=c),
+        )
+        for c in context["back"]
+    ]
+    return tuple(pages)
+
+
+def _xhtml(template: jinja2.Template, context: dict[str, Any], **extra: Any) -> bytes:
+    return template.render(context, **extra).encode("utf-8")
+
+
+def _appendices(book: Book, chronology: tuple[Event, ...]) -> list[str]:
+    return [
+        kind
+        for kind, present in (("chronology", chronology), ("glossary", book.glossary))
+        if present
+    ]
+
+
+def _context(
+    book: Book, chronology: tuple[Event, ...], chapters: list[ChapterView], link: Any
+) -> dict[str, Any]:
+    by_id = {view.id: view for view in chapters}
+    rows = [_row(event, by_id[event.chapter_id], link) for event in chronology]
+    return {
+        "meta": book.meta,
+        "front": [v for v in chapters if v.part == "front"],
+        "body": [v for v in chapters if v.part == "chapter"],
+        "back": [v for v in chapters if v.part == "back"],
+        "chronology": rows,
+        "glossary": sorted(book.glossary, key=lambda entry: entry.term.casefold()),
+        "appendices": _appendices(book, chronology),
+        "labels": {"chronology": "Chronology", "glossary": "Glossary", "contents": "Contents"},
+        "version": __version__,
+    }
+
+
+def _row(event: Event, chapter: ChapterView, link: Any) -> ChronologyRow:
+    base = link(chapter)
+    target = f"#{event.id}" if base.startswith("#") else f"{base}#{event.id}"
+    return ChronologyRow(
+        id=event.id,
+        date=format_date(event.date),
+        iso_start=iso_range(event.date)[0],
+        title=event.title,
+        target=target,
+        chapter=chapter.title,
+    )
+
+
+def _chapter_views(book: Book, target: Target) -> list[ChapterView]:
+    renderer = HtmlRenderer(target)
+    srcs = image_names(book)
+    parts = [("front", book.front_matter), ("chapter", book.body), ("back", book.back_matter)]
+    return [
+        _chapter_view(chapter, part, renderer, srcs)
+        for part, chapters in parts
+        for chapter in chapters
+    ]
+
+
+def _chapter_view(
+    chapter: Chapter, part: str, renderer: HtmlRenderer, srcs: dict[str, str]
+) -> ChapterView:
+    env = {
+        "chapter_id": chapter.id,
+        "image_srcs": srcs,
+        "footnotes_tokens": footnote_slices(chapter.tokens),
+    }
+    return ChapterView(
+        id=chapter.id,
+        title=chapter.title,
+        era=format_era(chapter.era) if chapter.era else None,
+        summary=chapter.summary,
+        html=renderer.render(chapter.tokens, env),
+        file=f"{chapter.id}.xhtml",
+        part=part,
+    )

@@ -1,0 +1,27 @@
+"""Shared fixtures: the fixture manuscript, built once per test session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bookbuild.pipeline import BuildResult, build
+
+DATA = Path(__file__).parent / "data"
+FIXTURE = DATA / "fixture"
+
+
+@pytest.fixture(scope="session")
+def fixture_build(tmp_path_factory: pytest.TempPathFactory) -> BuildResult:
+    """Build the fixture manuscript to PDF, EPUB and HTML once for all tests."""
+    out = tmp_path_factory.mktemp("fixture-build")
+    return build(FIXTURE, out, ("pdf", "epub", "html"))
+
+
+def output(result: BuildResult, suffix: str) -> Path:
+    """Return the one output file with this suffix."""
+    (path,) = [
+        p for p in result.outputs if p.name.endswith(suffix) and "/html/" not in p.as_posix()
+    ]
+    return path
