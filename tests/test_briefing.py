@@ -1,0 +1,141 @@
+"""Content checks for the Albania–Russia history briefing in manuscript/.
+
+These tests look only at the manuscript files (and, where available, the
+source text the briefing was written from). They do not import bookbuild.
+"""
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+MANUSCRIPT = ROOT / "manuscript"
+CHAPTERS = MANUSCRIPT / "chapters"
+GLOSSARY = MANUSCRIPT / "glossary.yaml"
+SEED = Path(__file__).resolve().parents[2] / "shared" / "seed" / "000_585accfd8715a167.txt"
+
+SHINGLE = 10
+ALLOWED_KINDS = {"person", "organisation", "state", "place", "treaty", "event", "concept"}
+
+FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.S)
+SPAN_ATTRS = re.compile(r"\]\{[^}]*\}")
+QUOTED = re.compile(r"\"[^\"]*\"|“[^”]*”")
+WORD = re.compile(r"[a-z0-9'’]+")
+EVENT = re.compile(r"\]\{\.event\b[^}]*\}")
+
+
+def chapter_files():
+    files = sorted(CHAPTERS.glob("*.md"))
+    assert files, f"no chapters found in {CHAPTERS}"
+    return files
+
+
+def split_front_matter(text):
+    match = FRONT_MATTER.match(text)
+    if not match:
+        return {}, text
+    return yaml.safe_load(match.group(1)) or {}, text[match.end() :]
+
+
+def chapter_bodies():
+    return {p.name: split_front_matter(p.read_text(encoding="utf-8"))[1] for p in chapter_files()}
+
+
+def strip_markup(text):
+    """Remove span attribute blocks ``]{...}`` and the square brackets of spans."""
+    text = SPAN_ATTRS.sub(" ", text)
+    return text.replace("[", " ").replace("]", " ")
+
+
+def words(text):
+    text = text.lower().replace("’", "'")
+    return WORD.findall(text)
+
+
+def shingles(tokens, n=SHINGLE):
+    return {tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1)}
+
+
+def manuscript_prose():
+    """Yield (label, text) for every piece of prose written for the briefing."""
+    for path in chapter_files():
+        meta, body = split_front_matter(path.read_text(encoding="utf-8"))
+        for key in ("title", "summary"):
+            if meta.get(key):
+                yield f"{path.name}:{key}", str(meta[key])
+        yield path.name, body
+    for entry in load_glossary():
+        yield f"glossary:{entry.get('term')}", str(entry.get("description", ""))
+    book = yaml.safe_load((MANUSCRIPT / "book.yaml").read_text(encoding="utf-8"))
+    for key in ("title", "subtitle", "description"):
+        if book.get(key):
+            yield f"book.yaml:{key}", str(book[key])
+
+
+def load_glossary():
+    data = yaml.safe_load(GLOSSARY.read_text(encoding="utf-8"))
+    assert isinstance(data, list), "glossary.yaml must be a YAML list"
+    return data
+
+
+def test_no_ten_word_run_copied_from_source():
+    if not SEED.exists():
+        pytest.skip(f"source text not available at {SEED}")
+    seed_shingles = shingles(words(SEED.read_text(encoding="utf-8")))
+    offending = []
+    for label, text in manuscript_prose():
+        text = QUOTED.sub(" ", strip_markup(text))
+        for run in sorted(shingles(words(text)) & seed_shingles):
+            offending.append(f"{label}: {' '.join(run)}")
+    assert not offending, (
+        f"{len(offending)} run(s) of {SHINGLE} words copied from the source:\n"
+        + "\n".join(offending)
+    )
+
+
+def test_every_glossary_term_appears_in_text():
+    text = strip_markup("\n".join(chapter_bodies().values()))
+    missing = []
+    for entry in load_glossary():
+        forms = [entry.get("term"), *(entry.get("aliases") or [])]
+        found = any(
+            form and re.search(r"(?<!\w)" + re.escape(str(form)) + r"(?!\w)", text)
+            for form in forms
+        )
+        if not found:
+            missing.append(str(entry.get("term")))
+    assert not missing, "glossary terms not found in any chapter: " + ", ".join(missing)
+
+
+def test_glossary_entries_are_complete():
+    problems = []
+    terms = set()
+    for i, entry in enumerate(load_glossary()):
+        if not isinstance(entry, dict):
+            problems.append(f"entry {i} is not a mapping")
+            continue
+        term = entry.get("term")
+        if not isinstance(term, str) or not term.strip():
+            problems.append(f"entry {i} has no term")
+        elif term in terms:
+            problems.append(f"duplicate term {term!r}")
+        else:
+            terms.add(term)
+        if entry.get("kind") not in ALLOWED_KINDS:
+            problems.append(f"{term!r}: kind {entry.get('kind')!r} not allowed")
+        description = entry.get("description")
+        if not isinstance(description, str) or not description.strip():
+            problems.append(f"{term!r}: empty description")
+        aliases = entry.get("aliases", [])
+        if not isinstance(aliases, list) or not all(
+            isinstance(a, str) and a.strip() for a in aliases
+        ):
+            problems.append(f"{term!r}: aliases must be a list of non-empty strings")
+    assert not problems, "\n".join(problems)
+
+
+def test_event_count():
+    count = sum(len(EVENT.findall(body)) for body in chapter_bodies().values())
+    assert count >= 40, f"only {count} .event spans; expected at least 40"
