@@ -9,8 +9,10 @@ SLUG := $(shell sed -n 's/^slug: *//p' $(MANUSCRIPT)/book.yaml 2>/dev/null)
 SOURCES := $(shell find src/bookbuild styles -type f -not -name '*.pyc' 2>/dev/null)
 MANUSCRIPT_FILES := $(shell find $(MANUSCRIPT) -type f 2>/dev/null)
 # Debian packages the build needs: Pango for WeasyPrint, HarfBuzz subsetting for fast font
-# embedding, Java for EPUBCheck and poppler-utils for proofs.
-DEB_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 openjdk-17-jre-headless poppler-utils
+# embedding, Java for EPUBCheck, Chromium for DAISY Ace and poppler-utils for proofs.
+DEB_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 openjdk-17-jre-headless \
+	chromium poppler-utils
+ACE := tests/ace/node_modules/.package-lock.json
 
 .PHONY: book test check lint bench proof clean system-deps
 
@@ -26,7 +28,7 @@ $(VENV)/.installed: pyproject.toml requirements.lock | $(VENV)/.system-deps
 	touch $@
 
 # Checks each Debian package and installs the missing ones when run as root.
-$(VENV)/.system-deps:
+$(VENV)/.system-deps: Makefile
 	@missing=$$(for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
@@ -41,7 +43,12 @@ $(VENV)/.system-deps:
 
 system-deps: $(VENV)/.system-deps
 
-test: $(VENV)/.installed
+# DAISY Ace from npm, driving Debian's Chromium instead of a browser download of its own.
+$(ACE): tests/ace/package.json tests/ace/package-lock.json | $(VENV)/.system-deps
+	@command -v npm >/dev/null || { echo "error: npm is needed for DAISY Ace: apt-get install npm" >&2; exit 1; }
+	cd tests/ace && PUPPETEER_SKIP_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
+
+test: $(VENV)/.installed $(ACE)
 	$(BIN)/python -m pytest -q
 
 lint: $(VENV)/.installed

@@ -123,6 +123,7 @@ def test_render_epub_pages_are_well_formed_xhtml_in_reading_order() -> None:
         book, extract_chronology(book), create_environment(default_styles_dir())
     )
     assert [p.file for p in pages] == [
+        "cover.xhtml",
         "title.xhtml",
         "introduction.xhtml",
         "early.xhtml",

@@ -16,19 +16,30 @@ from bookbuild.model import Metadata
 from bookbuild.render import EpubPage
 
 XHTML = "application/xhtml+xml"
-ACCESSIBILITY = (
-    ("schema:accessMode", "textual"),
-    ("schema:accessModeSufficient", "textual"),
-    ("schema:accessibilityFeature", "tableOfContents"),
-    ("schema:accessibilityFeature", "readingOrder"),
-    ("schema:accessibilityFeature", "structuralNavigation"),
-    ("schema:accessibilityHazard", "none"),
-    (
-        "schema:accessibilitySummary",
-        "Structured with headings, a table of contents and landmarks; "
-        "footnotes are linked both ways; no hazards.",
-    ),
-)
+CONFORMS_TO = "EPUB Accessibility 1.1 - WCAG 2.1 Level AA"
+
+
+def accessibility_metadata(*, images: bool, page_list: bool) -> list[tuple[str, str]]:
+    """Return the EPUB Accessibility 1.1 properties that hold for this book."""
+    features = ["tableOfContents", "readingOrder", "structuralNavigation"]
+    features += ["alternativeText"] if images else []
+    features += ["pageNavigation", "printPageNumbers"] if page_list else []
+    summary = (
+        "Structured with headings, a table of contents and landmarks; footnotes link both ways"
+        + ("; images have text alternatives" if images else "")
+        + ("; page numbers follow the PDF edition" if page_list else "")
+        + ". No hazards."
+    )
+    modes = [("schema:accessMode", "textual")]
+    modes += [("schema:accessMode", "visual")] if images else []
+    return [
+        ("dcterms:conformsTo", CONFORMS_TO),
+        *modes,
+        ("schema:accessModeSufficient", "textual"),
+        *(("schema:accessibilityFeature", f) for f in features),
+        ("schema:accessibilityHazard", "none"),
+        ("schema:accessibilitySummary", summary),
+    ]
 
 
 def build_epub(
@@ -36,22 +47,33 @@ def build_epub(
     pages: Sequence[EpubPage],
     nav: bytes,
     assets: Mapping[str, Path],
+    cover: bytes,
     modified: datetime.datetime,
 ) -> bytes:
-    """Return the bytes of the EPUB for these content documents and assets."""
+    """Return the bytes of the EPUB; `pages` start with the cover and the title page."""
     book = epub.EpubBook()
     _set_metadata(book, meta)
+    images = any(name.startswith("images/") for name in assets)
+    page_list = b'epub:type="page-list"' in nav
+    for prop, value in accessibility_metadata(images=images, page_list=page_list):
+        book.add_metadata(None, "meta", value, {"property": prop})
+    # EPUB 2 readers, Kindle among them, find the cover through this.
+    book.add_metadata(None, "meta", "", {"name": "cover", "content": "cover-image"})
     items = [_document(f"p{n}", page.file, page.xhtml) for n, page in enumerate(pages, start=1)]
     nav_item = _document("nav", "nav.xhtml", nav, properties=["nav"])
-    for item in [*items, nav_item, *_asset_items(assets)]:
+    cover_item = epub.EpubItem(
+        uid="cover-image", file_name="cover.png", media_type="image/png", content=cover
+    )
+    cover_item.properties = ["cover-image"]
+    for item in [*items, nav_item, cover_item, *_asset_items(assets)]:
         book.add_item(item)
     book.add_item(epub.EpubNcx())
     book.toc = [
         epub.Link(page.file, page.title, f"toc-{n}")
         for n, page in enumerate(pages, start=1)
-        if page.kind != "titlepage"
+        if page.kind not in ("cover", "titlepage")
     ]
-    book.spine = [items[0], nav_item, *items[1:]]
+    book.spine = [items[0], items[1], nav_item, *items[2:]]
     buffer = io.BytesIO()
     options = {
         "raise_exceptions": True,
@@ -79,8 +101,6 @@ def _set_metadata(book: epub.EpubBook, meta: Metadata) -> None:
     for name, value in optional.items():
         if value:
             book.add_metadata("DC", name, value)
-    for prop, value in ACCESSIBILITY:
-        book.add_metadata(None, "meta", value, {"property": prop})
 
 
 def _document(

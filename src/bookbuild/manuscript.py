@@ -13,7 +13,16 @@ from markdown_it.token import Token
 from bookbuild import markup
 from bookbuild.dates import DateError, EdtfDate, parse_date
 from bookbuild.errors import Diagnostic, ManuscriptError, error, has_errors, warning
-from bookbuild.model import Book, Chapter, Event, GlossaryEntry, Image, Metadata, SourceLocation
+from bookbuild.model import (
+    RESERVED_IDS,
+    Book,
+    Chapter,
+    Event,
+    GlossaryEntry,
+    Image,
+    Metadata,
+    SourceLocation,
+)
 from bookbuild.sources import SourceText, read_source, slugify, split_front_matter
 from bookbuild.yamlsrc import YamlDoc, item_nodes, key_names, key_nodes, parse_yaml
 
@@ -413,6 +422,14 @@ def validate_unique_ids(
 ) -> None:
     """Report chapters, events and glossary entries that share an id."""
     seen: dict[str, SourceLocation] = {}
+    for chapter in chapters:
+        if chapter.id in RESERVED_IDS:
+            found.error(
+                "BB107",
+                f"chapter id '{chapter.id}' is reserved for a generated part of the "
+                "book; set another `id` in the front matter",
+                chapter.location,
+            )
     for chapter in chapters:
         _claim(seen, chapter.id, chapter.location, "chapter id", "BB107", found)
     for event in (e for c in chapters for e in c.events):

@@ -149,6 +149,8 @@ class HtmlRenderer:
         self.md.add_render_rule("image", lambda _r, *args: self._image(*args))
         self.md.add_render_rule("table_open", _table_open)
         self.md.add_render_rule("table_close", _table_close)
+        self.md.add_render_rule("th_open", _th_open)
+        self.md.add_render_rule("th_close", _th_close)
 
     def render(self, tokens: Sequence[Token], env: dict[str, Any]) -> str:
         """Return the body HTML and, for the EPUB, its footnotes as asides."""
@@ -204,6 +206,27 @@ def _table_open(_r: Any, _t: Sequence[Token], _i: int, _o: Any, _e: Any) -> str:
 
 def _table_close(_r: Any, _t: Sequence[Token], _i: int, _o: Any, _e: Any) -> str:
     return "</table></div>\n"
+
+
+def _is_empty_cell(tokens: Sequence[Token], inline: int) -> bool:
+    return (
+        0 <= inline < len(tokens)
+        and tokens[inline].type == "inline"
+        and not tokens[inline].content.strip()
+    )
+
+
+def _th_open(r: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
+    # An empty header cell is announced as a nameless header; a plain cell is what it means.
+    if _is_empty_cell(tokens, idx + 1):
+        return r.renderToken([Token("td_open", "td", 1, attrs=tokens[idx].attrs)], 0, options, env)  # type: ignore[no-any-return]
+    return r.renderToken(tokens, idx, options, env)  # type: ignore[no-any-return]
+
+
+def _th_close(r: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
+    if _is_empty_cell(tokens, idx - 1):
+        return "</td>\n"
+    return r.renderToken(tokens, idx, options, env)  # type: ignore[no-any-return]
 
 
 def _escape(text: str) -> str:

@@ -12,6 +12,23 @@ if TYPE_CHECKING:
     from markdown_it.token import Token
 
 
+# Ids and file names that the generated parts of the book use, so chapters cannot.
+RESERVED_IDS = frozenset(
+    {
+        "chronology",
+        "glossary",
+        "contents",
+        "cover",
+        "title",
+        "title-page",
+        "nav",
+        "toc",
+        "landmarks",
+        "page-list",
+    }
+)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SourceLocation:
     path: Path

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import jinja2
 
-from bookbuild.assets import collect_assets, default_styles_dir
+from bookbuild.assets import FONTS, collect_assets, default_styles_dir
 from bookbuild.chronology import extract_chronology
 from bookbuild.errors import Diagnostic
 from bookbuild.manuscript import load_manuscript
 from bookbuild.model import Book, Event
-from bookbuild.render import create_environment, render_epub_pages, render_print
+from bookbuild.render import create_environment, render_epub_nav, render_epub_pages, render_print
 
 FORMATS = ("pdf", "epub", "html")
 DEFAULT_EPOCH = 946684800  # 2000-01-01T00:00:00Z, for a book that gives no date
@@ -107,25 +107,15 @@ def build_epub_bytes(
 ) -> bytes:
     """Return the EPUB's bytes."""
     from bookbuild import epub  # EbookLib only loads for EPUB builds
+    from bookbuild.cover import build_cover
 
     pages = render_epub_pages(book, chronology, env)
-    nav = (
-        env.get_template("epub_nav.xhtml")
-        .render(
-            meta=book.meta,
-            pages=pages,
-            labels={"contents": "Contents"},
-            first_chapter=next((p for p in pages if p.kind == "chapter"), None),
-        )
-        .encode("utf-8")
-    )
-    epub_assets = {
-        name: path
-        for name, path in assets.items()
-        if name.startswith("images/") or name == "epub.css"
-    }
+    nav = render_epub_nav(book, pages, env)
+    epub_assets = {name: path for name, path in assets.items() if name.startswith("images/")}
+    epub_assets["epub.css"] = assets["epub.css"]
+    cover = build_cover(book.meta, {name: assets[name] for name in FONTS})
     modified = datetime.datetime.fromtimestamp(epoch, tz=datetime.UTC)
-    return epub.build_epub(book.meta, pages, nav, epub_assets, modified)
+    return epub.build_epub(book.meta, pages, nav, epub_assets, cover, modified)
 
 
 def _umask() -> int:

@@ -14,6 +14,13 @@ from bookbuild.dates import format_date, format_era, iso_range
 from bookbuild.markup import HtmlRenderer, Target, footnote_slices
 from bookbuild.model import Book, Chapter, Event
 
+LABELS = {
+    "chronology": "Chronology",
+    "glossary": "Glossary",
+    "contents": "Contents",
+    "cover": "Cover",
+}
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ChapterView:
@@ -69,43 +76,33 @@ def render_epub_pages(
     """Return the EPUB's content documents, in reading order."""
     chapters = _chapter_views(book, "epub")
     context = _context(book, chronology, chapters, link=lambda view: view.file)
-    page = env.get_template("epub_page.xhtml")
+    template = env.get_template("epub_page.xhtml")
+    labels = context["labels"]
+    documents: list[tuple[str, str, str, ChapterView | None]] = [
+        ("cover.xhtml", labels["cover"], "cover", None),
+        ("title.xhtml", book.meta.title, "titlepage", None),
+        *((c.file, c.title, c.part, c) for c in context["front"] + context["body"]),
+        *((f"{kind}.xhtml", labels[kind], kind, None) for kind in _appendices(book, chronology)),
+        *((c.file, c.title, c.part, c) for c in context["back"]),
+    ]
     pages = [
         EpubPage(
-            file="title.xhtml",
-            title=book.meta.title,
-            kind="titlepage",
-            xhtml=_xhtml(page, context, kind="titlepage", chapter=None),
-        )
-    ]
-    pages += [
-        EpubPage(
-            file=c.file,
-            title=c.title,
-            kind=c.part,
-            xhtml=_xhtml(page, context, kind=c.part, chapter=c),
-        )
-        for c in context["front"] + context["body"]
-    ]
-    pages += [
-        EpubPage(
-            file=f"{kind}.xhtml",
-            title=context["labels"][kind],
+            file=file,
+            title=title,
             kind=kind,
-            xhtml=_xhtml(page, context, kind=kind, chapter=None),
+            xhtml=_xhtml(template, context, kind=kind, chapter=chapter),
         )
-        for kind in _appendices(book, chronology)
-    ]
-    pages += [
-        EpubPage(
-            file=c.file,
-            title=c.title,
-            kind=c.part,
-            xhtml=_xhtml(page, context, kind=c.part, chapter=c),
-        )
-        for c in context["back"]
+        for file, title, kind, chapter in documents
     ]
     return tuple(pages)
+
+
+def render_epub_nav(book: Book, pages: tuple[EpubPage, ...], env: jinja2.Environment) -> bytes:
+    """Return the EPUB navigation document: contents and landmarks."""
+    template = env.get_template("epub_nav.xhtml")
+    first_chapter = next((p for p in pages if p.kind == "chapter"), None)
+    context = {"meta": book.meta, "pages": pages, "labels": LABELS, "first_chapter": first_chapter}
+    return template.render(context).encode("utf-8")
 
 
 def _xhtml(template: jinja2.Template, context: dict[str, Any], **extra: Any) -> bytes:
@@ -133,7 +130,7 @@ def _context(
         "chronology": rows,
         "glossary": sorted(book.glossary, key=lambda entry: entry.term.casefold()),
         "appendices": _appendices(book, chronology),
-        "labels": {"chronology": "Chronology", "glossary": "Glossary", "contents": "Contents"},
+        "labels": LABELS,
         "version": __version__,
     }
 
