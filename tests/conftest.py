@@ -10,6 +10,8 @@ from bookbuild.pipeline import BuildResult, build
 
 DATA = Path(__file__).parent / "data"
 FIXTURE = DATA / "fixture"
+ROOT = Path(__file__).parents[1]
+MANUSCRIPT = ROOT / "manuscript"
 
 
 @pytest.fixture(scope="session")
@@ -17,6 +19,12 @@ def fixture_build(tmp_path_factory: pytest.TempPathFactory) -> BuildResult:
     """Build the fixture manuscript to PDF, EPUB and HTML once for all tests."""
     out = tmp_path_factory.mktemp("fixture-build")
     return build(FIXTURE, out, ("pdf", "epub", "html"))
+
+
+@pytest.fixture(scope="session")
+def briefing_build(tmp_path_factory: pytest.TempPathFactory) -> BuildResult:
+    """Build the briefing's PDF and EPUB once for all tests."""
+    return build(MANUSCRIPT, tmp_path_factory.mktemp("briefing-build"), ("pdf", "epub"))
 
 
 def output(result: BuildResult, suffix: str) -> Path:

@@ -6,18 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from bookbuild.pipeline import BuildResult, build
+from bookbuild.pipeline import BuildResult
 from tests.conftest import output
 from tests.validators import run_ace, run_epubcheck
 
-MANUSCRIPT = Path(__file__).parents[1] / "manuscript"
-
 
 @pytest.fixture(scope="module")
-def briefing_epub(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Build the briefing's EPUB once for this module."""
-    (epub,) = build(MANUSCRIPT, tmp_path_factory.mktemp("briefing"), ("epub",)).outputs
-    return epub
+def briefing_epub(briefing_build: BuildResult) -> Path:
+    """Return the briefing's EPUB, built with the PDF so that it carries the page list."""
+    return output(briefing_build, ".epub")
 
 
 def test_fixture_passes_epubcheck_with_no_messages(fixture_build: BuildResult) -> None:

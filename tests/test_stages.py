@@ -109,9 +109,9 @@ def test_chronology_sorts_by_date_and_keeps_text_order_for_ties(tmp_path: Path) 
 def test_render_print_has_era_spans_chronology_and_glossary() -> None:
     book, _ = load_manuscript(FIXTURE)
     html = render_print(book, extract_chronology(book), create_environment(default_styles_dir()))
-    assert '<p class="chapter-era">1100–1299</p>' in html
+    assert '<p class="chapter-era" data-b="early.era">1100–1299</p>' in html
     assert 'href="#ev-league-2"' in html
-    assert '<dt id="g-novgorod">' in html
+    assert '<dt id="g-novgorod" data-b="g-novgorod.term">' in html
     assert '<span class="footnote" id="fn-early-1">Salt was the main good.' in html
 
 

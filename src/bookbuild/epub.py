@@ -49,12 +49,22 @@ def build_epub(
     assets: Mapping[str, Path],
     cover: bytes,
     modified: datetime.datetime,
+    *,
+    pdf_source: str | None = None,
 ) -> bytes:
     """Return the bytes of the EPUB; `pages` start with the cover and the title page."""
     book = epub.EpubBook()
     _set_metadata(book, meta)
     images = any(name.startswith("images/") for name in assets)
-    page_list = b'epub:type="page-list"' in nav
+    page_list = pdf_source is not None
+    if pdf_source:
+        # The page list follows this edition, so readers can cite the same page numbers.
+        book.add_metadata(
+            "DC", "source", f"{meta.title}, PDF edition ({pdf_source})", {"id": "pdf-source"}
+        )
+        book.add_metadata(
+            None, "meta", "pagination", {"refines": "#pdf-source", "property": "source-of"}
+        )
     for prop, value in accessibility_metadata(images=images, page_list=page_list):
         book.add_metadata(None, "meta", value, {"property": prop})
     # EPUB 2 readers, Kindle among them, find the cover through this.

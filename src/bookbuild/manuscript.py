@@ -210,6 +210,7 @@ def load_chapter(root: Path, path: Path, found: Collector) -> Chapter | None:
         found=found,
     )
     parsed.walk(tokens)
+    markup.mark_blocks(tokens, chapter_id)
     title = _text(doc, fields, "title", found)
     if title is None:
         return None

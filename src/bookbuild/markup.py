@@ -137,6 +137,20 @@ def body_tokens(tokens: Sequence[Token]) -> list[Token]:
     return body
 
 
+BLOCK_ATTR = "data-b"
+
+
+def mark_blocks(tokens: Sequence[Token], prefix: str) -> None:
+    """Number each block that holds text, so a place in the PDF can be found in the EPUB."""
+    body = body_tokens(tokens)
+    for n, index in enumerate((i for i, t in enumerate(body) if t.type == "inline"), start=1):
+        container = body[index - 1] if index > 0 else None
+        if container is not None and container.hidden and index > 1:
+            container = body[index - 2]  # a tight list's paragraph is not rendered; its item is
+        if container is not None and container.nesting == 1:
+            container.attrSet(BLOCK_ATTR, f"{prefix}.{n}")
+
+
 class HtmlRenderer:
     """Render parsed chapter tokens as XHTML for one target (print or EPUB)."""
 

@@ -11,10 +11,13 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import weasyprint
+from weasyprint.formatting_structure.boxes import TextBox
 from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
 
 from bookbuild.errors import Diagnostic, OutputError, error, warning
+from bookbuild.markup import BLOCK_ATTR
 from bookbuild.model import SourceLocation
+from bookbuild.pagelist import PageStart, count_chars
 
 # Relative URLs in the HTML resolve against this base; only names in the asset map exist there.
 BASE_URL = "https://assets.bookbuild.invalid/"
@@ -71,8 +74,8 @@ def watch_weasyprint() -> Iterator[LogWatch]:
 
 def layout_pdf(
     html: str, assets: Mapping[str, Path], source: Path, variant: str = "pdf/ua-1"
-) -> Any:
-    """Return the laid-out WeasyPrint document; raise OutputError on any WeasyPrint error."""
+) -> tuple[Any, list[Diagnostic]]:
+    """Return the laid-out document and WeasyPrint's warnings; raise OutputError on an error."""
     with watch_weasyprint() as log:
         try:
             document = weasyprint.HTML(
@@ -85,8 +88,9 @@ def layout_pdf(
             raise OutputError(
                 [error("BB902", str(exc.args[0]), SourceLocation(path=source, line=0))]
             ) from None
-    _raise_on_errors(log.diagnostics(source))
-    return document
+    found = log.diagnostics(source)
+    _raise_on_errors(found)
+    return document, found
 
 
 def write_pdf(
@@ -115,6 +119,42 @@ def page_map(document: Any) -> dict[str, int]:
         for anchor in page.anchors:
             pages.setdefault(anchor, number)
     return pages
+
+
+def page_starts(document: Any) -> list[PageStart]:
+    """Return, for each page, the numbered block its first main-flow text is in, and where."""
+    seen: dict[str, int] = {}
+    starts = []
+    for number, page in enumerate(document.pages, start=1):
+        first = None
+        for block, text in _flow_text(page._page_box.children[0], None):
+            if first is None:
+                first = PageStart(page=number, block=block, offset=seen.get(block, 0))
+            seen[block] = seen.get(block, 0) + count_chars(text)
+        if first is not None:
+            starts.append(first)
+    return starts
+
+
+def _flow_text(box: Any, block: str | None) -> Iterator[tuple[str, str]]:
+    """Yield (block, text) for the text boxes of the main flow, in order.
+
+    Generated content (markers, counters, leaders) and floated footnotes have no counterpart in
+    the EPUB, so they are left out.
+    """
+    element = getattr(box, "element", None)
+    if "::" in str(getattr(box, "element_tag", "")) or box.is_footnote():
+        return
+    if element is not None and "footnote" in (element.get("class") or "").split():
+        return
+    if element is not None and element.get(BLOCK_ATTR) is not None:
+        block = element.get(BLOCK_ATTR)
+    if isinstance(box, TextBox):
+        if block is not None:
+            yield block, box.text
+        return
+    for child in getattr(box, "children", ()):
+        yield from _flow_text(child, block)
 
 
 def _raise_on_errors(found: list[Diagnostic]) -> None:

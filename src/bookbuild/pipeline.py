@@ -6,7 +6,7 @@ import datetime
 import io
 import os
 import tempfile
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +17,7 @@ from bookbuild.chronology import extract_chronology
 from bookbuild.errors import Diagnostic
 from bookbuild.manuscript import load_manuscript
 from bookbuild.model import Book, Event
+from bookbuild.pagelist import PageStart, insert_page_breaks
 from bookbuild.render import create_environment, render_epub_nav, render_epub_pages, render_print
 
 FORMATS = ("pdf", "epub", "html")
@@ -55,29 +56,20 @@ def build(
     slug = book.meta.slug
     staged: dict[str, bytes] = {}
     diagnostics = list(found)
-    pages = None
+    starts: tuple[PageStart, ...] = ()
     if {"pdf", "html"} & set(formats):
         html = render_print(book, chronology, env)
     if "html" in formats:
         staged.update(build_html_folder(slug, html, assets))
     if "pdf" in formats:
-        from bookbuild import pdf  # WeasyPrint is slow to import; `check` and EPUB builds skip it
-
-        document = pdf.layout_pdf(html, assets, book.root, pdf_variant)
-        pages = len(document.pages)
-        buffer = io.BytesIO()
-        diagnostics += pdf.write_pdf(
-            document,
-            buffer,
-            source=book.root,
-            variant=pdf_variant,
-            epoch=epoch,
-            identifier=book.meta.identifier,
+        staged[f"{slug}.pdf"], starts, warnings = build_pdf_bytes(
+            book, html, assets, pdf_variant, epoch
         )
-        staged[f"{slug}.pdf"] = buffer.getvalue()
+        diagnostics += warnings
     if "epub" in formats:
-        staged[f"{slug}.epub"] = build_epub_bytes(book, chronology, env, assets, epoch)
+        staged[f"{slug}.epub"] = build_epub_bytes(book, chronology, env, assets, epoch, starts)
     written = commit_outputs(out, staged)
+    pages = max((start.page for start in starts), default=None)
     return BuildResult(outputs=written, diagnostics=tuple(diagnostics), pages=pages)
 
 
@@ -98,24 +90,45 @@ def build_html_folder(slug: str, html: str, assets: Mapping[str, Path]) -> dict[
     return files
 
 
+def build_pdf_bytes(
+    book: Book, html: str, assets: Mapping[str, Path], variant: str, epoch: int
+) -> tuple[bytes, tuple[PageStart, ...], list[Diagnostic]]:
+    """Lay the print HTML out once; return the PDF, where each page starts, and warnings."""
+    from bookbuild import pdf  # WeasyPrint is slow to import; `check` and EPUB builds skip it
+
+    document, warnings = pdf.layout_pdf(html, assets, book.root, variant)
+    buffer = io.BytesIO()
+    warnings += pdf.write_pdf(
+        document,
+        buffer,
+        source=book.root,
+        variant=variant,
+        epoch=epoch,
+        identifier=book.meta.identifier,
+    )
+    return buffer.getvalue(), tuple(pdf.page_starts(document)), warnings
+
+
 def build_epub_bytes(
     book: Book,
     chronology: tuple[Event, ...],
     env: jinja2.Environment,
     assets: Mapping[str, Path],
     epoch: int,
+    starts: Sequence[PageStart] = (),
 ) -> bytes:
-    """Return the EPUB's bytes."""
+    """Return the EPUB's bytes, with the PDF's page breaks when the PDF was laid out."""
     from bookbuild import epub  # EbookLib only loads for EPUB builds
     from bookbuild.cover import build_cover
 
-    pages = render_epub_pages(book, chronology, env)
-    nav = render_epub_nav(book, pages, env)
+    pages, targets = insert_page_breaks(render_epub_pages(book, chronology, env), starts)
+    nav = render_epub_nav(book, pages, targets, env)
     epub_assets = {name: path for name, path in assets.items() if name.startswith("images/")}
     epub_assets["epub.css"] = assets["epub.css"]
     cover = build_cover(book.meta, {name: assets[name] for name in FONTS})
     modified = datetime.datetime.fromtimestamp(epoch, tz=datetime.UTC)
-    return epub.build_epub(book.meta, pages, nav, epub_assets, cover, modified)
+    source = f"{book.meta.slug}.pdf" if targets else None
+    return epub.build_epub(book.meta, pages, nav, epub_assets, cover, modified, pdf_source=source)
 
 
 def _umask() -> int:

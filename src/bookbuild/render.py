@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -97,11 +98,19 @@ def render_epub_pages(
     return tuple(pages)
 
 
-def render_epub_nav(book: Book, pages: tuple[EpubPage, ...], env: jinja2.Environment) -> bytes:
-    """Return the EPUB navigation document: contents and landmarks."""
+def render_epub_nav(
+    book: Book, pages: Sequence[EpubPage], page_list: Sequence[Any], env: jinja2.Environment
+) -> bytes:
+    """Return the EPUB navigation document: contents, landmarks and the print page list."""
     template = env.get_template("epub_nav.xhtml")
     first_chapter = next((p for p in pages if p.kind == "chapter"), None)
-    context = {"meta": book.meta, "pages": pages, "labels": LABELS, "first_chapter": first_chapter}
+    context = {
+        "meta": book.meta,
+        "pages": pages,
+        "labels": LABELS,
+        "first_chapter": first_chapter,
+        "page_list": page_list,
+    }
     return template.render(context).encode("utf-8")
 
 
