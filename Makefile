@@ -9,9 +9,10 @@ SLUG := $(shell sed -n 's/^slug: *//p' $(MANUSCRIPT)/book.yaml 2>/dev/null)
 SOURCES := $(shell find src/bookbuild styles -type f -not -name '*.pyc' 2>/dev/null)
 MANUSCRIPT_FILES := $(shell find $(MANUSCRIPT) -type f 2>/dev/null)
 # Debian packages the build needs: Pango for WeasyPrint, HarfBuzz subsetting for fast font
-# embedding, Java for EPUBCheck, Chromium for DAISY Ace and poppler-utils for proofs.
-DEB_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 openjdk-17-jre-headless \
-	chromium poppler-utils
+# embedding, DejaVu Sans as the named fallback font, Java for EPUBCheck, Chromium for DAISY Ace
+# and poppler-utils for proofs.
+DEB_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core \
+	openjdk-17-jre-headless chromium poppler-utils
 ACE := tests/ace/node_modules/.package-lock.json
 
 .PHONY: book test check lint bench proof clean system-deps

@@ -97,6 +97,7 @@ def test_pdf_has_metadata_bookmarks_and_running_heads(fixture_build: BuildResult
         "Chronology",
         "Glossary",
         "Sources",
+        "Colophon",
     ]
     texts = page_texts(output(fixture_build, ".pdf"))
     assert "1100–1299 Early trade" in " ".join(texts)

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
 
-from bookbuild.model import Book
+from bookbuild.model import Book, SourceLocation
 
 # The theme's CSS names fonts by these files; the fonts themselves come from PyPI packages,
 # never from whatever the machine has installed.
@@ -18,6 +18,17 @@ FONTS = {
     "fonts/sans-italic.ttf": ("Source Sans 3", "italic"),
 }
 THEME_FILES = ("print.css", "epub.css")
+# Scripts our fonts lack (Georgian, Armenian, Greek, Hebrew...) fall back to this font, named in
+# the theme, rather than to whatever Pango finds on the machine. Debian's fonts-dejavu-core.
+FALLBACK_FONT = ("fonts/fallback.ttf", Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"))
+
+# An asset is a file, or bytes the build generated (the timeline figure).
+Asset = Path | bytes
+
+
+def read_asset(asset: Asset) -> bytes:
+    """Return an asset's bytes."""
+    return asset if isinstance(asset, bytes) else asset.read_bytes()
 
 
 def default_styles_dir() -> Path:
@@ -29,9 +40,11 @@ def font_files() -> dict[str, Path]:
     """Return the font asset names mapped to the packaged font files."""
     import fontpkg  # imported here so that `bookbuild check` does not pay for it
 
-    return {
+    files = {
         name: Path(fontpkg.path(family, style=style)) for name, (family, style) in FONTS.items()
     }
+    files[FALLBACK_FONT[0]] = FALLBACK_FONT[1]
+    return files
 
 
 def image_names(book: Book) -> dict[str, str]:
@@ -45,9 +58,18 @@ def image_names(book: Book) -> dict[str, str]:
     return names
 
 
-def collect_assets(book: Book, styles: Path, *, fonts: bool = True) -> Mapping[str, Path]:
+def image_places(book: Book) -> dict[str, SourceLocation]:
+    """Return each image's asset name mapped to where the manuscript first shows it."""
+    names = image_names(book)
+    places: dict[str, SourceLocation] = {}
+    for image in (i for c in book.chapters for i in c.images):
+        places.setdefault(names[image.src], image.location)
+    return places
+
+
+def collect_assets(book: Book, styles: Path, *, fonts: bool = True) -> Mapping[str, Asset]:
     """Return every asset name that the outputs may refer to, mapped to its file."""
-    assets = {name: styles / name for name in THEME_FILES}
+    assets: dict[str, Asset] = {name: styles / name for name in THEME_FILES}
     if fonts:
         assets.update(font_files())
     images = {i.src: i.path for c in book.chapters for i in c.images}

@@ -34,6 +34,9 @@ def create_parser() -> argparse.ArgumentParser:
         choices=("pdf/ua-1", "pdf/a-3a"),
         help="PDF/UA-1 (tagged, the default) or PDF/A-3a for archiving",
     )
+    build.add_argument(
+        "--paper", default="a4", choices=("a4", "letter"), help="page size of the PDF (default: a4)"
+    )
     build.add_argument("--styles", type=Path, help="theme folder (default: the bundled styles/)")
     build.add_argument("--strict", action="store_true", help="treat warnings as errors")
     check = commands.add_parser("check", help="validate the manuscript without building")
@@ -84,7 +87,12 @@ def _run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         _report(found, stderr)
         return EXIT_FAILED
     result = pipeline.build(
-        args.dir, args.out, args.format, styles=args.styles, pdf_variant=args.pdf_variant
+        args.dir,
+        args.out,
+        args.format,
+        styles=args.styles,
+        pdf_variant=args.pdf_variant,
+        paper=pipeline.PAPER_SIZES[args.paper],
     )
     _report(result.diagnostics, stderr)
     for path in result.outputs:

@@ -8,10 +8,10 @@ import mimetypes
 import re
 import zipfile
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 
 from ebooklib import epub
 
+from bookbuild.assets import Asset, read_asset
 from bookbuild.model import Metadata
 from bookbuild.render import EpubPage
 
@@ -46,7 +46,7 @@ def build_epub(
     meta: Metadata,
     pages: Sequence[EpubPage],
     nav: bytes,
-    assets: Mapping[str, Path],
+    assets: Mapping[str, Asset],
     cover: bytes,
     modified: datetime.datetime,
     *,
@@ -121,13 +121,13 @@ def _document(
     return item
 
 
-def _asset_items(assets: Mapping[str, Path]) -> list[epub.EpubItem]:
+def _asset_items(assets: Mapping[str, Asset]) -> list[epub.EpubItem]:
     items = []
     for n, (name, path) in enumerate(sorted(assets.items()), start=1):
         media_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
         items.append(
             epub.EpubItem(
-                uid=f"asset-{n}", file_name=name, media_type=media_type, content=path.read_bytes()
+                uid=f"asset-{n}", file_name=name, media_type=media_type, content=read_asset(path)
             )
         )
     return items

@@ -23,7 +23,28 @@ def create_parser() -> MarkdownIt:
     md = MarkdownIt("commonmark", {"html": False, "typographer": True})
     md.enable(["table", "replacements", "smartquotes"])
     md.use(attrs_plugin, spans=True).use(attrs_block_plugin).use(footnote_plugin)
+    md.core.ruler.push("bb_nbsp", _tie_numbers)
     return md
+
+
+_MONTH = (
+    r"(?:January|February|March|April|May|June|July|August|September|October|November|December)"
+)
+# Keep together what a line break would split awkwardly: "May 1959", "25 May", "p. 12".
+_TIES = (
+    re.compile(rf"\b({_MONTH}) (?=\d)"),
+    re.compile(rf"\b(\d{{1,2}}) (?={_MONTH}\b)"),
+    re.compile(r"\b(pp?\.) (?=\d)"),
+)
+
+
+def _tie_numbers(state: Any) -> None:
+    """Put no-break spaces inside dates and page references in the text."""
+    for token in state.tokens:
+        for child in token.children or []:
+            if child.type == "text":
+                for tie in _TIES:
+                    child.content = tie.sub("\\1\u00a0", child.content)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

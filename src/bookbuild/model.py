@@ -25,6 +25,7 @@ RESERVED_IDS = frozenset(
         "toc",
         "landmarks",
         "page-list",
+        "colophon",
     }
 )
 

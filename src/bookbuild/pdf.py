@@ -14,6 +14,7 @@ import weasyprint
 from weasyprint.formatting_structure.boxes import TextBox
 from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
 
+from bookbuild.assets import Asset, read_asset
 from bookbuild.errors import Diagnostic, OutputError, error, warning
 from bookbuild.markup import BLOCK_ATTR
 from bookbuild.model import SourceLocation
@@ -27,7 +28,7 @@ PDF_VARIANTS = ("pdf/ua-1", "pdf/a-3a")
 class AssetFetcher(URLFetcher):  # type: ignore[misc]
     """Serve the build's own assets and refuse every other URL, so nothing is fetched."""
 
-    def __init__(self, assets: Mapping[str, Path]) -> None:
+    def __init__(self, assets: Mapping[str, Asset]) -> None:
         super().__init__(fail_on_errors=True)
         self.assets = assets
 
@@ -36,8 +37,8 @@ class AssetFetcher(URLFetcher):  # type: ignore[misc]
         if name is None or name not in self.assets:
             raise FatalURLFetchingError(f"refused to fetch '{url}': not a file of this book")
         path = self.assets[name]
-        mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-        return URLFetcherResponse(url, path.read_bytes(), {"Content-Type": mime})
+        mime = mimetypes.guess_type(name)[0] or "application/octet-stream"
+        return URLFetcherResponse(url, read_asset(path), {"Content-Type": mime})
 
 
 class LogWatch(logging.Handler):
@@ -50,14 +51,21 @@ class LogWatch(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         self.records.append(record)
 
-    def diagnostics(self, source: Path) -> list[Diagnostic]:
-        where = SourceLocation(path=source, line=0)
-        return [
-            (error if r.levelno >= logging.ERROR else warning)(
-                "BB901", f"WeasyPrint: {r.getMessage()}", where
+    def diagnostics(
+        self, source: Path, places: Mapping[str, SourceLocation] | None = None
+    ) -> list[Diagnostic]:
+        """Return the records as diagnostics, at the manuscript line of the file they name."""
+        found = []
+        for record in self.records:
+            message = record.getMessage()
+            where = next((at for name, at in (places or {}).items() if name in message), None)
+            report = error if record.levelno >= logging.ERROR else warning
+            found.append(
+                report(
+                    "BB901", f"WeasyPrint: {message}", where or SourceLocation(path=source, line=0)
+                )
             )
-            for r in self.records
-        ]
+        return found
 
 
 @contextmanager
@@ -73,7 +81,11 @@ def watch_weasyprint() -> Iterator[LogWatch]:
 
 
 def layout_pdf(
-    html: str, assets: Mapping[str, Path], source: Path, variant: str = "pdf/ua-1"
+    html: str,
+    assets: Mapping[str, Asset],
+    source: Path,
+    variant: str = "pdf/ua-1",
+    places: Mapping[str, SourceLocation] | None = None,
 ) -> tuple[Any, list[Diagnostic]]:
     """Return the laid-out document and WeasyPrint's warnings; raise OutputError on an error."""
     with watch_weasyprint() as log:
@@ -88,7 +100,7 @@ def layout_pdf(
             raise OutputError(
                 [error("BB902", str(exc.args[0]), SourceLocation(path=source, line=0))]
             ) from None
-    found = log.diagnostics(source)
+    found = log.diagnostics(source, places)
     _raise_on_errors(found)
     return document, found
 

@@ -12,15 +12,29 @@ from pathlib import Path
 
 import jinja2
 
-from bookbuild.assets import FONTS, collect_assets, default_styles_dir
+from bookbuild.assets import (
+    FONTS,
+    Asset,
+    collect_assets,
+    default_styles_dir,
+    image_places,
+    read_asset,
+)
 from bookbuild.chronology import extract_chronology
 from bookbuild.errors import Diagnostic
 from bookbuild.manuscript import load_manuscript
 from bookbuild.model import Book, Event
 from bookbuild.pagelist import PageStart, insert_page_breaks
-from bookbuild.render import create_environment, render_epub_nav, render_epub_pages, render_print
+from bookbuild.render import (
+    create_environment,
+    render_epub_nav,
+    render_epub_pages,
+    render_print,
+    render_timeline_svg,
+)
 
 FORMATS = ("pdf", "epub", "html")
+PAPER_SIZES = {"a4": "A4", "letter": "letter"}
 DEFAULT_EPOCH = 946684800  # 2000-01-01T00:00:00Z, for a book that gives no date
 
 
@@ -45,20 +59,23 @@ def build(
     *,
     styles: Path | None = None,
     pdf_variant: str = "pdf/ua-1",
+    paper: str = "A4",
 ) -> BuildResult:
     """Build the requested formats into `out`; nothing in `out` changes unless all succeed."""
     styles = styles or default_styles_dir()
     book, found = load_manuscript(book_dir)
     chronology = extract_chronology(book)
     env = create_environment(styles)
-    assets = collect_assets(book, styles)
+    assets = dict(collect_assets(book, styles))
+    if timeline := render_timeline_svg(book, chronology, env):
+        assets["timeline.svg"] = timeline
     epoch = build_epoch(book)
     slug = book.meta.slug
     staged: dict[str, bytes] = {}
     diagnostics = list(found)
     starts: tuple[PageStart, ...] = ()
     if {"pdf", "html"} & set(formats):
-        html = render_print(book, chronology, env)
+        html = render_print(book, chronology, env, paper)
     if "html" in formats:
         staged.update(build_html_folder(slug, html, assets))
     if "pdf" in formats:
@@ -83,20 +100,20 @@ def build_epoch(book: Book) -> int:
     return DEFAULT_EPOCH
 
 
-def build_html_folder(slug: str, html: str, assets: Mapping[str, Path]) -> dict[str, bytes]:
+def build_html_folder(slug: str, html: str, assets: Mapping[str, Asset]) -> dict[str, bytes]:
     """Return the print HTML and the assets it refers to, as files of `html/`."""
     files = {f"html/{slug}.html": html.encode("utf-8")}
-    files.update({f"html/{name}": path.read_bytes() for name, path in assets.items()})
+    files.update({f"html/{name}": read_asset(path) for name, path in assets.items()})
     return files
 
 
 def build_pdf_bytes(
-    book: Book, html: str, assets: Mapping[str, Path], variant: str, epoch: int
+    book: Book, html: str, assets: Mapping[str, Asset], variant: str, epoch: int
 ) -> tuple[bytes, tuple[PageStart, ...], list[Diagnostic]]:
     """Lay the print HTML out once; return the PDF, where each page starts, and warnings."""
     from bookbuild import pdf  # WeasyPrint is slow to import; `check` and EPUB builds skip it
 
-    document, warnings = pdf.layout_pdf(html, assets, book.root, variant)
+    document, warnings = pdf.layout_pdf(html, assets, book.root, variant, image_places(book))
     buffer = io.BytesIO()
     warnings += pdf.write_pdf(
         document,
@@ -113,7 +130,7 @@ def build_epub_bytes(
     book: Book,
     chronology: tuple[Event, ...],
     env: jinja2.Environment,
-    assets: Mapping[str, Path],
+    assets: Mapping[str, Asset],
     epoch: int,
     starts: Sequence[PageStart] = (),
 ) -> bytes:
@@ -123,9 +140,14 @@ def build_epub_bytes(
 
     pages, targets = insert_page_breaks(render_epub_pages(book, chronology, env), starts)
     nav = render_epub_nav(book, pages, targets, env)
-    epub_assets = {name: path for name, path in assets.items() if name.startswith("images/")}
+    epub_assets = {
+        name: asset
+        for name, asset in assets.items()
+        if name.startswith("images/") or name.endswith(".svg")
+    }
     epub_assets["epub.css"] = assets["epub.css"]
-    cover = build_cover(book.meta, {name: assets[name] for name in FONTS})
+    fonts = {name: font for name in FONTS if isinstance(font := assets[name], Path)}
+    cover = build_cover(book.meta, fonts)
     modified = datetime.datetime.fromtimestamp(epoch, tz=datetime.UTC)
     source = f"{book.meta.slug}.pdf" if targets else None
     return epub.build_epub(book.meta, pages, nav, epub_assets, cover, modified, pdf_source=source)

@@ -11,11 +11,13 @@ import jinja2
 
 from bookbuild import __version__
 from bookbuild.assets import image_names
-from bookbuild.dates import format_date, format_era, iso_range
+from bookbuild.dates import format_date, format_era, iso_range, parse_date
 from bookbuild.markup import HtmlRenderer, Target, footnote_slices
 from bookbuild.model import Book, Chapter, Event
+from bookbuild.timeline import layout_timeline
 
 LABELS = {
+    "colophon": "Colophon",
     "chronology": "Chronology",
     "glossary": "Glossary",
     "contents": "Contents",
@@ -64,10 +66,13 @@ def create_environment(styles: Path) -> jinja2.Environment:
     )
 
 
-def render_print(book: Book, chronology: tuple[Event, ...], env: jinja2.Environment) -> str:
+def render_print(
+    book: Book, chronology: tuple[Event, ...], env: jinja2.Environment, paper: str = "A4"
+) -> str:
     """Return the single HTML document that WeasyPrint lays out."""
     chapters = _chapter_views(book, "print")
     context = _context(book, chronology, chapters, link=lambda view: f"#{view.id}")
+    context["paper"] = paper
     return env.get_template("print.html").render(context)
 
 
@@ -85,6 +90,7 @@ def render_epub_pages(
         *((c.file, c.title, c.part, c) for c in context["front"] + context["body"]),
         *((f"{kind}.xhtml", labels[kind], kind, None) for kind in _appendices(book, chronology)),
         *((c.file, c.title, c.part, c) for c in context["back"]),
+        ("colophon.xhtml", labels["colophon"], "colophon", None),
     ]
     pages = [
         EpubPage(
@@ -114,6 +120,16 @@ def render_epub_nav(
     return template.render(context).encode("utf-8")
 
 
+def render_timeline_svg(
+    book: Book, chronology: tuple[Event, ...], env: jinja2.Environment
+) -> bytes | None:
+    """Return the "at a glance" timeline as SVG, or None when the book has no eras."""
+    timeline = layout_timeline(book, chronology)
+    if timeline is None:
+        return None
+    return env.get_template("timeline.svg").render(timeline=timeline).encode("utf-8")
+
+
 def _xhtml(template: jinja2.Template, context: dict[str, Any], **extra: Any) -> bytes:
     return template.render(context, **extra).encode("utf-8")
 
@@ -141,6 +157,8 @@ def _context(
         "appendices": _appendices(book, chronology),
         "labels": LABELS,
         "version": __version__,
+        "timeline": layout_timeline(book, chronology),
+        "edition": format_date(parse_date(book.meta.date)) if book.meta.date else None,
     }
 
 

@@ -1,0 +1,132 @@
+"""Lay out the "at a glance" timeline: the eras as a bar, the events as marks above it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bookbuild.dates import format_era
+from bookbuild.model import Book, Event
+
+WIDTH, LEFT, RIGHT = 1000, 30, 970
+BAR_Y, BAR_HEIGHT = 96, 20
+MARK_SIZE, LABEL_GAP = 7, 50
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Segment:
+    x: float
+    width: float
+    number: int
+    title: str
+    span: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Mark:
+    x: float
+    y: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class YearLabel:
+    x: float
+    y: float
+    text: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Timeline:
+    segments: tuple[Segment, ...]
+    marks: tuple[Mark, ...]
+    years: tuple[YearLabel, ...]
+    alt: str
+    top: float
+    height: float
+
+
+def layout_timeline(book: Book, events: Sequence[Event]) -> Timeline | None:
+    """Return the timeline's geometry, or None when the book has no eras."""
+    eras = [c for c in book.body if c.era is not None and c.era.lower is not None]
+    if not eras:
+        return None
+    first = min(c.era.lower.year for c in eras if c.era and c.era.lower)
+    ends = [c.era.upper.year for c in eras if c.era and c.era.upper]
+    ends += [e.date.upper.year for e in events if e.date.upper]
+    last = max([*ends, first]) + 1
+    scale = (RIGHT - LEFT) / (last - first)
+
+    def x_of(year: float) -> float:
+        return round(LEFT + (year - first) * scale, 1)
+
+    segments = []
+    for number, chapter in enumerate(eras, start=1):
+        assert chapter.era is not None and chapter.era.lower is not None
+        end = chapter.era.upper.year + 1 if chapter.era.upper else last
+        start = x_of(chapter.era.lower.year)
+        segments.append(
+            Segment(
+                x=start,
+                width=round(x_of(end) - start, 1),
+                number=number,
+                title=chapter.title,
+                span=format_era(chapter.era),
+            )
+        )
+    marks = _stack_marks([x_of(_midyear(e)) for e in events if e.date.lower and e.date.upper])
+    years = _year_labels(
+        [
+            (s.x, str(c.era.lower.year))
+            for s, c in zip(segments, eras, strict=True)
+            if c.era and c.era.lower
+        ]
+        + [(float(RIGHT), str(last - 1))]
+    )
+    alt = (
+        f"Timeline from {first} to {last - 1}: {len(segments)} eras shown as a bar, with "
+        f"{len(marks)} dated events marked above it. The eras are listed below the figure."
+    )
+    # Grow the figure upwards when a busy year stacks its marks high.
+    top = min([BAR_Y - 50.0, *(m.y - MARK_SIZE for m in marks)])
+    bottom = max(y.y for y in years) + 8
+    return Timeline(
+        segments=tuple(segments),
+        marks=tuple(marks),
+        years=tuple(years),
+        alt=alt,
+        top=top,
+        height=bottom - top,
+    )
+
+
+def _midyear(event: Event) -> float:
+    assert event.date.lower is not None and event.date.upper is not None
+    lower, upper = event.date.lower, event.date.upper
+    return (
+        lower.year + lower.timetuple().tm_yday / 366 + upper.year + upper.timetuple().tm_yday / 366
+    ) / 2
+
+
+def _stack_marks(xs: Sequence[float]) -> list[Mark]:
+    """Stack marks that would overlap into columns rising from the bar."""
+    marks: list[Mark] = []
+    heights: dict[int, int] = {}
+    for x in sorted(xs):
+        column = round(x / MARK_SIZE)
+        height = heights.get(column, 0)
+        heights[column] = height + 1
+        marks.append(Mark(x=column * MARK_SIZE, y=BAR_Y - 6 - height * MARK_SIZE))
+    return marks
+
+
+def _year_labels(points: Sequence[tuple[float, str]]) -> list[YearLabel]:
+    """Place year labels below the bar, dropping to a second row where they would collide."""
+    labels: list[YearLabel] = []
+    last_x = {0: -1e9, 1: -1e9}
+    for x, text in points:
+        row = 0 if x - last_x[0] >= LABEL_GAP else 1
+        if x - last_x[row] < LABEL_GAP:
+            continue
+        last_x[row] = x
+        labels.append(YearLabel(x=x, y=BAR_Y + BAR_HEIGHT + 22 + row * 22, text=text))
+    return labels
