@@ -141,3 +141,32 @@ def test_a_theme_that_asks_for_a_url_fails_with_a_diagnostic(tmp_path: Path) -> 
     assert "refused to fetch 'http://127.0.0.1:9/evil.css'" in err.getvalue()
     assert "[BB902]" in err.getvalue()
     assert not (tmp_path / "out").exists()
+
+
+def test_weasyprint_accessibility_errors_fail_the_build_at_the_image_line(tmp_path: Path) -> None:
+    from bookbuild.errors import OutputError
+    from bookbuild.model import SourceLocation
+    from bookbuild.pdf import layout_pdf, write_pdf
+
+    image = FIXTURE / "images" / "route.svg"
+    where = SourceLocation(path=Path("chapters/01-a.md"), line=7, col=3)
+    html = (
+        '<html lang="en"><head><title>T</title></head><body><img src="images/r.svg"></body></html>'
+    )
+    document, warnings = layout_pdf(html, {"images/r.svg": image}, Path("ms"))
+    assert warnings == []
+    with pytest.raises(OutputError) as caught:
+        write_pdf(
+            document,
+            io.BytesIO(),
+            source=Path("ms"),
+            variant="pdf/ua-1",
+            epoch=0,
+            identifier="x",
+            places={"images/r.svg": where},
+        )
+    (diagnostic,) = caught.value.diagnostics
+    assert diagnostic.format() == (
+        'chapters/01-a.md:7:3: error: WeasyPrint: Image "images/r.svg" has no required alt '
+        "description [BB901]"
+    )

@@ -113,13 +113,14 @@ def write_pdf(
     variant: str,
     epoch: int,
     identifier: str,
+    places: Mapping[str, SourceLocation] | None = None,
 ) -> list[Diagnostic]:
     """Write the laid-out document as a PDF; return WeasyPrint's warnings."""
     with watch_weasyprint() as log, _source_date_epoch(epoch):
         document.write_pdf(
             target, pdf_variant=variant, pdf_tags=True, pdf_identifier=identifier.encode()
         )
-    found = log.diagnostics(source)
+    found = log.diagnostics(source, places)
     _raise_on_errors(found)
     return found
 

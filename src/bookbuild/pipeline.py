@@ -113,7 +113,8 @@ def build_pdf_bytes(
     """Lay the print HTML out once; return the PDF, where each page starts, and warnings."""
     from bookbuild import pdf  # WeasyPrint is slow to import; `check` and EPUB builds skip it
 
-    document, warnings = pdf.layout_pdf(html, assets, book.root, variant, image_places(book))
+    places = image_places(book)
+    document, warnings = pdf.layout_pdf(html, assets, book.root, variant, places)
     buffer = io.BytesIO()
     warnings += pdf.write_pdf(
         document,
@@ -122,6 +123,7 @@ def build_pdf_bytes(
         variant=variant,
         epoch=epoch,
         identifier=book.meta.identifier,
+        places=places,
     )
     return buffer.getvalue(), tuple(pdf.page_starts(document)), warnings
 
