@@ -58,6 +58,12 @@ lint: $(VENV)/.installed
 
 check: lint test
 
+# Pandoc is the peer for the EPUB figure; it is needed by the benchmark only.
+bench: book
+	@command -v pandoc >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq pandoc >/dev/null; } \
+	  || { echo "error: the benchmark needs pandoc: apt-get install pandoc" >&2; exit 1; }
+	$(BIN)/python tests/bench.py
+
 proof: book
 	rm -rf $(DIST)/proof && mkdir -p $(DIST)/proof
 	pdftoppm -r 80 -png $(DIST)/$(SLUG).pdf $(DIST)/proof/page

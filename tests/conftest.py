@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,12 @@ DATA = Path(__file__).parent / "data"
 FIXTURE = DATA / "fixture"
 ROOT = Path(__file__).parents[1]
 MANUSCRIPT = ROOT / "manuscript"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Give the test session a cache of its own, so no test depends on the user's."""
+    os.environ["BOOKBUILD_CACHE"] = str(tmp_path_factory.mktemp("cache"))
 
 
 @pytest.fixture(scope="session")

@@ -241,3 +241,40 @@ def _assert_parses_or_date_error(text: str) -> None:
     assert d.lower is None or d.upper is None or d.lower <= d.upper
     assert format_date(d)
     assert format_era(d)
+
+
+def test_plain_date_fast_path_agrees_with_edtf_grammar() -> None:
+    import random
+
+    from bookbuild.dates import _edtf_ends, _plain_ends
+
+    rng = random.Random(7)
+    texts = [
+        "1959",
+        "1959-05",
+        "1959-05-25",
+        "2000-02-29",
+        "1900-02",
+        "1912/1913",
+        "1959-05-25/1959-06",
+    ]
+    for _ in range(60):
+        year = rng.randint(1000, 2999)
+        texts.append(
+            rng.choice(
+                [
+                    f"{year}",
+                    f"{year}-{rng.randint(1, 12):02d}",
+                    f"{year}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
+                ]
+            )
+        )
+    for text in texts:
+        fast = _plain_ends(text)
+        assert fast is not None, text
+        slow = _edtf_ends(text)
+        assert (fast[0].lower, fast[1].upper) == (slow[0].lower, slow[1].upper), text
+        assert (fast[0].point, fast[1].point) == (slow[0].point, slow[1].point), text
+        assert (fast[0].is_open, fast[1].is_open) == (slow[0].is_open, slow[1].is_open), text
+    assert _plain_ends("1959-02-30") is None and _plain_ends("1959-XX") is None
+    assert _plain_ends("../..") is None and _plain_ends("2022-21") is None

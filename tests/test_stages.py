@@ -164,3 +164,17 @@ def test_check_reports_errors_from_every_file_at_once(tmp_path: Path) -> None:
     with pytest.raises(ManuscriptError) as caught:
         load_manuscript(root)
     assert sorted(d.code for d in caught.value.diagnostics) == ["BB108", "BB109", "BB110", "BB203"]
+
+
+def test_cached_cover_is_the_cover_it_would_draw(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bookbuild.assets import font_files
+    from bookbuild.cover import build_cover, cached_cover
+
+    monkeypatch.setenv("BOOKBUILD_CACHE", str(tmp_path))
+    book, _ = load_manuscript(FIXTURE)
+    first = cached_cover(book.meta)
+    assert list((tmp_path / "covers").iterdir())
+    assert cached_cover(book.meta) == first == build_cover(book.meta, font_files())
+    assert first[:3] == b"\xff\xd8\xff"  # a JPEG

@@ -17,6 +17,13 @@ FONTS = {
     "fonts/sans.ttf": ("Source Sans 3", "normal"),
     "fonts/sans-italic.ttf": ("Source Sans 3", "italic"),
 }
+# The PyPI package that ships each font.
+FONT_PACKAGES = {
+    "fonts/serif.ttf": "fontpkg_source_serif_4",
+    "fonts/serif-italic.ttf": "fontpkg_source_serif_4",
+    "fonts/sans.ttf": "fontpkg_source_sans_3",
+    "fonts/sans-italic.ttf": "fontpkg_source_sans_3",
+}
 THEME_FILES = ("print.css", "epub.css")
 # Scripts our fonts lack (Georgian, Armenian, Greek, Hebrew...) fall back to this font, named in
 # the theme, rather than to whatever Pango finds on the machine. Debian's fonts-dejavu-core.

@@ -2,26 +2,20 @@
 
 from __future__ import annotations
 
+import calendar
 import contextlib
 import dataclasses
 import datetime
+import functools
 import io
+import re
 import time
 from dataclasses import dataclass
-from typing import Final
+from typing import TYPE_CHECKING, Final, cast
 
-from edtf import (
-    Date,
-    DateAndTime,
-    EDTFObject,
-    Interval,
-    Level1Interval,
-    Season,
-    UncertainOrApproximate,
-    Unspecified,
-    UnspecifiedIntervalSection,
-    parse_edtf,
-)
+if TYPE_CHECKING:
+    from edtf import EDTFObject
+
 
 __all__ = ["DateError", "EdtfDate", "format_date", "format_era", "iso_range", "parse_date"]
 
@@ -33,10 +27,6 @@ MONTHS: Final = (
 )  # fmt: skip
 SEASONS: Final = {"21": "spring", "22": "summer", "23": "autumn", "24": "winter"}
 QUALIFIED: Final = {"~": "c.\u00a0{}", "?": "{}?", "%": "c.\u00a0{}?"}
-
-# Exact types, not isinstance(): edtf's level 2 classes subclass these level 1 ones.
-_INTERVALS: Final = frozenset({Interval, Level1Interval})
-_CORES: Final = frozenset({Date, Season, Unspecified})
 
 
 class DateError(ValueError):
@@ -79,37 +69,44 @@ class _Point:
     qualifier: str  # '', '~', '?' or '%'
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Side:
+    """One end of a date: a point with its day bounds, or an open ('..') or unknown ('') end."""
+
+    point: _Point | None
+    is_open: bool = False
+    lower: datetime.date | None = None
+    upper: datetime.date | None = None
+
+
 def parse_date(text: str) -> EdtfDate:
     """Parse an EDTF level 0/1 date or interval into its strict day bounds."""
     start, end = _ends(text)
-    try:
-        lower, upper = _bound(start, "lower"), _bound(end, "upper")
-    except Exception as exc:  # edtf's struct_time maths and date() fail in assorted ways
-        raise DateError(f"{text!r} is outside the supported range") from exc
-    if lower and upper and lower > upper:
+    if start.lower and end.upper and start.lower > end.upper:
         raise DateError(f"{text!r} ends before it starts")
-    return EdtfDate(text=text, lower=lower, upper=upper)
+    return EdtfDate(text=text, lower=start.lower, upper=end.upper)
 
 
 def format_date(d: EdtfDate) -> str:
     """Word a date for readers, e.g. '25 May 1959', 'c. 1190' or '2014 onwards'."""
     start, end = _ends(d.text)
-    if isinstance(end, UnspecifiedIntervalSection):
-        return f"{_word(_point(start))} onwards" if end.is_open else f"from {_word(_point(start))}"
-    if isinstance(start, UnspecifiedIntervalSection):
-        return f"until {_word(_point(end))}"
-    return _word_range(_point(start), _point(end))
+    if end.point is None and start.point is not None:
+        return f"{_word(start.point)} onwards" if end.is_open else f"from {_word(start.point)}"
+    if start.point is None and end.point is not None:
+        return f"until {_word(end.point)}"
+    assert start.point is not None and end.point is not None  # _ends() needs a known end
+    return _word_range(start.point, end.point)
 
 
 def format_era(d: EdtfDate) -> str:
     """Word the years a date spans for a chapter opener, with 'present' for an open end."""
     start, end = _ends(d.text)
-    if isinstance(start, UnspecifiedIntervalSection) and start.is_open:
-        return f"until {_era_word(end)}"
-    left = "?" if isinstance(start, UnspecifiedIntervalSection) else _era_word(start)
-    if isinstance(end, UnspecifiedIntervalSection):
+    if start.point is None and start.is_open and end.point is not None:
+        return f"until {_era_word(end.point)}"
+    left = "?" if start.point is None else _era_word(start.point)
+    if end.point is None:
         return _join(left, "present" if end.is_open else "?")
-    right = _era_word(end)
+    right = _era_word(end.point)
     return left if left == right else _join(left, right)
 
 
@@ -118,8 +115,65 @@ def iso_range(d: EdtfDate) -> tuple[str | None, str | None]:
     return (d.lower.isoformat() if d.lower else None, d.upper.isoformat() if d.upper else None)
 
 
-def _ends(text: str) -> tuple[EDTFObject, EDTFObject]:
+# Plain calendar dates, alone or as an interval: most of a manuscript's dates.
+_PLAIN = re.compile(
+    r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?([~?%]?)"
+    r"|(\d{3}X|\d{2}XX)()()()"  # a decade or a century: '195X', '19XX'
+)
+_OPEN_ENDS = {"..": True, "": False}
+
+
+@functools.lru_cache(maxsize=4096)
+def _ends(text: str) -> tuple[_Side, _Side]:
     """Parse text into (start, end); a single date is its own start and end."""
+    return _plain_ends(text) or _edtf_ends(text)
+
+
+def _plain_ends(text: str) -> tuple[_Side, _Side] | None:
+    """Read plain calendar dates without edtf's grammar, which costs ~5 ms a parse.
+
+    Anything else (unspecified digits, seasons, invalid days) goes to edtf; a test checks that
+    both read plain dates alike.
+    """
+    parts = text.split("/")
+    known = [p for p in parts if p not in _OPEN_ENDS]
+    if len(parts) > 2 or not known or not all(_PLAIN.fullmatch(p) for p in known):
+        return None
+    if len(parts) == 2 and "X" in text:
+        return None  # unspecified digits in an interval are level 2: edtf rejects them
+    sides = [
+        _Side(point=None, is_open=_OPEN_ENDS[p]) if p in _OPEN_ENDS else _plain_side(p)
+        for p in parts
+    ]
+    if None in sides:
+        return None  # not a calendar date: let edtf word the error
+    start, end = sides[0], sides[-1]
+    assert start is not None and end is not None
+    return start, end
+
+
+def _plain_side(text: str) -> _Side | None:
+    groups = cast(re.Match[str], _PLAIN.fullmatch(text)).groups()
+    year, month, day, qualifier = groups[:4] if groups[0] else groups[4:]
+    y, m = int(year.replace("X", "0")), int(month or 1)
+    try:
+        lower = datetime.date(y, m, int(day or 1))
+        if day:
+            upper = lower
+        elif month:
+            upper = datetime.date(y, m, calendar.monthrange(y, m)[1])
+        else:
+            upper = datetime.date(int(year.replace("X", "9")), 12, 31)
+    except ValueError:
+        return None
+    point = _Point(year=year, month=month, day=day, qualifier=qualifier)
+    return _Side(point=point, lower=lower, upper=upper)
+
+
+def _edtf_ends(text: str) -> tuple[_Side, _Side]:
+    """Parse with edtf's grammar, imported only when a date needs it."""
+    from edtf import Interval, parse_edtf
+
     try:
         # edtf prints its parser's retries to stdout on some invalid input; keep our output clean.
         with contextlib.redirect_stdout(io.StringIO()):
@@ -130,11 +184,35 @@ def _ends(text: str) -> tuple[EDTFObject, EDTFObject]:
     # edtf tolerates surrounding whitespace, which EDTF itself does not allow.
     if text != text.strip() or not _is_level1(obj, ends):
         raise DateError(f"{text!r} is not a valid EDTF level 0/1 date")
-    return ends
+    try:
+        return _edtf_side(ends[0], "lower"), _edtf_side(ends[1], "upper")
+    except DateError:
+        raise
+    except Exception as exc:  # edtf's struct_time maths and date() fail in assorted ways
+        raise DateError(f"{text!r} is outside the supported range") from exc
+
+
+def _edtf_side(end: EDTFObject, side: str) -> _Side:
+    from edtf import UnspecifiedIntervalSection
+
+    if isinstance(end, UnspecifiedIntervalSection):
+        # edtf invents a fuzzy bound for unknown ends; we do not.
+        return _Side(point=None, is_open=bool(end.is_open))
+    bound = _bound(end, side)
+    return _Side(
+        point=_point(end),
+        lower=bound if side == "lower" else None,
+        upper=bound if side == "upper" else None,
+    )
 
 
 def _is_level1(obj: EDTFObject, ends: tuple[EDTFObject, EDTFObject]) -> bool:
     """Return whether obj uses only level 0/1 features, with at least one known end."""
+    from edtf import Date, Interval, Level1Interval, Season, Unspecified, UnspecifiedIntervalSection
+
+    # Exact types, not isinstance(): edtf's level 2 classes subclass these level 1 ones.
+    _INTERVALS = {Interval, Level1Interval}
+    _CORES = {Date, Season, Unspecified}
     if isinstance(obj, Interval) and type(obj) not in _INTERVALS:
         return False
     points = [e for e in ends if not isinstance(e, UnspecifiedIntervalSection)]
@@ -143,21 +221,23 @@ def _is_level1(obj: EDTFObject, ends: tuple[EDTFObject, EDTFObject]) -> bool:
 
 def _core(obj: EDTFObject) -> EDTFObject:
     """Strip a qualifier wrapper and any time of day from a point."""
+    from edtf import DateAndTime, UncertainOrApproximate
+
     if isinstance(obj, UncertainOrApproximate):
         obj = obj.date
     return obj.date if isinstance(obj, DateAndTime) else obj
 
 
-def _bound(end: EDTFObject, side: str) -> datetime.date | None:
+def _bound(end: EDTFObject, side: str) -> datetime.date:
     """Return the strict earliest or latest day of an interval end."""
-    if isinstance(end, UnspecifiedIntervalSection):
-        return None  # edtf invents a fuzzy bound for unknown ends; we do not
     st: time.struct_time = end.lower_strict() if side == "lower" else end.upper_strict()
     return datetime.date(st.tm_year, st.tm_mon, st.tm_mday)
 
 
 def _point(obj: EDTFObject) -> _Point:
     """Break a parsed level 0/1 point into its wording parts."""
+    from edtf import Date, Season, UncertainOrApproximate, Unspecified
+
     core = _core(obj)
     if not isinstance(core, Date):  # unreachable after _ends(); narrows the type
         raise DateError(f"{obj} is not a level 0/1 point")
@@ -201,9 +281,9 @@ def _shares_year(a: _Point, b: _Point) -> bool:
     return plain and same_shape and a.year == b.year and a.month is not None
 
 
-def _era_word(obj: EDTFObject) -> str:
+def _era_word(point: _Point) -> str:
     """Word a point at year precision, keeping its qualifier."""
-    return _word(dataclasses.replace(_point(obj), month=None, day=None))
+    return _word(dataclasses.replace(point, month=None, day=None))
 
 
 def _join(left: str, right: str) -> str:

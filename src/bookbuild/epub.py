@@ -72,7 +72,7 @@ def build_epub(
     items = [_document(f"p{n}", page.file, page.xhtml) for n, page in enumerate(pages, start=1)]
     nav_item = _document("nav", "nav.xhtml", nav, properties=["nav"])
     cover_item = epub.EpubItem(
-        uid="cover-image", file_name="cover.png", media_type="image/png", content=cover
+        uid="cover-image", file_name="cover.jpg", media_type="image/jpeg", content=cover
     )
     cover_item.properties = ["cover-image"]
     for item in [*items, nav_item, cover_item, *_asset_items(assets)]:

@@ -13,7 +13,6 @@ from pathlib import Path
 import jinja2
 
 from bookbuild.assets import (
-    FONTS,
     Asset,
     collect_assets,
     default_styles_dir,
@@ -66,7 +65,8 @@ def build(
     book, found = load_manuscript(book_dir)
     chronology = extract_chronology(book)
     env = create_environment(styles)
-    assets = dict(collect_assets(book, styles))
+    # Fonts are for the PDF (and the HTML that reproduces it); an EPUB build skips finding them.
+    assets = dict(collect_assets(book, styles, fonts=bool({"pdf", "html"} & set(formats))))
     if timeline := render_timeline_svg(book, chronology, env):
         assets["timeline.svg"] = timeline
     epoch = build_epoch(book)
@@ -138,7 +138,7 @@ def build_epub_bytes(
 ) -> bytes:
     """Return the EPUB's bytes, with the PDF's page breaks when the PDF was laid out."""
     from bookbuild import epub  # EbookLib only loads for EPUB builds
-    from bookbuild.cover import build_cover
+    from bookbuild.cover import cached_cover
 
     pages, targets = insert_page_breaks(render_epub_pages(book, chronology, env), starts)
     nav = render_epub_nav(book, pages, targets, env)
@@ -148,8 +148,7 @@ def build_epub_bytes(
         if name.startswith("images/") or name.endswith(".svg")
     }
     epub_assets["epub.css"] = assets["epub.css"]
-    fonts = {name: font for name in FONTS if isinstance(font := assets[name], Path)}
-    cover = build_cover(book.meta, fonts)
+    cover = cached_cover(book.meta)
     modified = datetime.datetime.fromtimestamp(epoch, tz=datetime.UTC)
     source = f"{book.meta.slug}.pdf" if targets else None
     return epub.build_epub(book.meta, pages, nav, epub_assets, cover, modified, pdf_source=source)
