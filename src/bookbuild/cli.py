@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
@@ -12,6 +14,8 @@ from bookbuild import __version__
 from bookbuild.errors import BookbuildError, Diagnostic, Severity
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+FORMATS = ("pdf", "epub", "html")
+PAPER_SIZES = {"a4": "A4", "letter": "letter"}
 
 
 def create_parser() -> argparse.ArgumentParser:
@@ -21,8 +25,31 @@ def create_parser() -> argparse.ArgumentParser:
         description="Build a PDF briefing and an EPUB 3 from a manuscript of per-era chapters.",
     )
     parser.add_argument("--version", action="version", version=f"bookbuild {__version__}")
+    loudness = parser.add_mutually_exclusive_group()
+    loudness.add_argument("-q", "--quiet", action="store_true", help="print only diagnostics")
+    loudness.add_argument("-v", "--verbose", action="store_true", help="time every step")
     commands = parser.add_subparsers(dest="command", required=True)
-    build = commands.add_parser("build", help="build the PDF and the EPUB")
+    _add_build(commands.add_parser("build", help="build the PDF and the EPUB"))
+    check = commands.add_parser("check", help="validate the manuscript without building")
+    check.add_argument("dir", nargs="?", default="manuscript", type=Path, help="manuscript folder")
+    check.add_argument("--strict", action="store_true", help="treat warnings as errors")
+    check.add_argument(
+        "--format",
+        default="text",
+        choices=("text", "json"),
+        dest="output",
+        help="diagnostics as text lines (default) or as JSON for editors and CI",
+    )
+    new = commands.add_parser("new", help="start a new manuscript that shows every feature")
+    new.add_argument("dir", type=Path, help="folder to create")
+    serve = commands.add_parser("serve", help="preview the book, rebuilt on every change")
+    serve.add_argument("dir", nargs="?", default="manuscript", type=Path, help="manuscript folder")
+    serve.add_argument("--port", type=int, default=8000, help="port on 127.0.0.1 (default: 8000)")
+    serve.add_argument("--styles", type=Path, help="theme folder (default: the bundled styles/)")
+    return parser
+
+
+def _add_build(build: argparse.ArgumentParser) -> None:
     build.add_argument("dir", nargs="?", default="manuscript", type=Path, help="manuscript folder")
     build.add_argument("--out", default="dist", type=Path, help="output folder (default: dist)")
     build.add_argument(
@@ -35,19 +62,13 @@ def create_parser() -> argparse.ArgumentParser:
         help="PDF/UA-1 (tagged, the default) or PDF/A-3a for archiving",
     )
     build.add_argument(
-        "--paper", default="a4", choices=("a4", "letter"), help="page size of the PDF (default: a4)"
+        "--paper", default="a4", choices=tuple(PAPER_SIZES), help="PDF page size (default: a4)"
     )
     build.add_argument("--styles", type=Path, help="theme folder (default: the bundled styles/)")
     build.add_argument("--strict", action="store_true", help="treat warnings as errors")
-    check = commands.add_parser("check", help="validate the manuscript without building")
-    check.add_argument("dir", nargs="?", default="manuscript", type=Path, help="manuscript folder")
-    check.add_argument("--strict", action="store_true", help="treat warnings as errors")
-    return parser
 
 
 def _formats(value: str) -> tuple[str, ...]:
-    from bookbuild.pipeline import FORMATS
-
     chosen = tuple(dict.fromkeys(part.strip() for part in value.split(",") if part.strip()))
     unknown = [f for f in chosen if f not in FORMATS]
     if unknown or not chosen:
@@ -55,6 +76,26 @@ def _formats(value: str) -> tuple[str, ...]:
             f"unknown format {', '.join(unknown) or value!r} (choose from {', '.join(FORMATS)})"
         )
     return chosen
+
+
+class Progress:
+    """Say which long step is running: on a terminal, or always with -v; never with -q."""
+
+    def __init__(self, stream: TextIO, *, quiet: bool, verbose: bool) -> None:
+        self.stream, self.verbose = stream, verbose
+        self.enabled = verbose or (not quiet and stream.isatty())
+        self.start = time.perf_counter()
+
+    def __call__(self, step: str) -> None:
+        if self.verbose:
+            self.stream.write(f"[{time.perf_counter() - self.start:6.2f} s] {step}\n")
+        elif self.enabled:
+            self.stream.write(f"\r\033[K{step}...")
+            self.stream.flush()
+
+    def done(self) -> None:
+        if self.enabled and not self.verbose:
+            self.stream.write("\r\033[K")
 
 
 def main(
@@ -69,35 +110,61 @@ def main(
     try:
         return _run(args, stdout, stderr)
     except BookbuildError as exc:
-        _report(exc.diagnostics, stderr)
+        _report(exc.diagnostics, stdout if _json(args) else stderr, as_json=_json(args))
         return EXIT_FAILED
+
+
+def _json(args: argparse.Namespace) -> bool:
+    return getattr(args, "output", "text") == "json"
 
 
 def _run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
-    from bookbuild import pipeline
+    if args.command == "new":
+        from bookbuild.scaffold import create_manuscript
 
+        create_manuscript(args.dir)
+        stdout.write(f"created {args.dir}: try `bookbuild build {args.dir}`\n")
+        return EXIT_OK
     if not args.dir.is_dir():
         stderr.write(f"{args.dir}: error: manuscript folder not found\n")
         return EXIT_FAILED
+    if args.command == "serve":
+        from bookbuild.serve import serve
+
+        return serve(args.dir, port=args.port, styles=args.styles, log=stderr)
+    from bookbuild import pipeline
+
     if args.command == "check":
         found = pipeline.check(args.dir)
-        _report(found, stderr)
+        _report(found, stdout if _json(args) else stderr, as_json=_json(args))
         return _verdict(found, args.strict)
+    return _build(args, stdout, stderr)
+
+
+def _build(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    from bookbuild import pipeline
+
     if args.strict and _verdict(found := pipeline.check(args.dir), True):
         _report(found, stderr)
         return EXIT_FAILED
-    result = pipeline.build(
-        args.dir,
-        args.out,
-        args.format,
-        styles=args.styles,
-        pdf_variant=args.pdf_variant,
-        paper=pipeline.PAPER_SIZES[args.paper],
-    )
+    progress = Progress(stderr, quiet=args.quiet, verbose=args.verbose)
+    try:
+        result = pipeline.build(
+            args.dir,
+            args.out,
+            args.format,
+            styles=args.styles,
+            pdf_variant=args.pdf_variant,
+            paper=PAPER_SIZES[args.paper],
+            progress=progress,
+        )
+    finally:
+        progress.done()
     _report(result.diagnostics, stderr)
-    for path in result.outputs:
-        if path.suffix in (".pdf", ".epub") or path.name.endswith(".html"):
-            stdout.write(f"wrote {path}\n")
+    if not args.quiet:
+        for path in result.outputs:
+            if path.suffix in (".pdf", ".epub") or path.name.endswith(".html"):
+                stdout.write(f"wrote {path}\n")
     return EXIT_OK
 
 
@@ -106,7 +173,11 @@ def _verdict(found: Sequence[Diagnostic], strict: bool) -> int:
     return EXIT_FAILED if failing else EXIT_OK
 
 
-def _report(diagnostics: Sequence[Diagnostic], stream: TextIO) -> None:
+def _report(diagnostics: Sequence[Diagnostic], stream: TextIO, *, as_json: bool = False) -> None:
+    if as_json:
+        json.dump([d.as_dict() for d in diagnostics], stream, indent=2, ensure_ascii=False)
+        stream.write("\n")
+        return
     for diagnostic in diagnostics:
         stream.write(diagnostic.format() + "\n")
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from bookbuild.model import SourceLocation
+
+T = TypeVar("T")
 
 
 class Severity(enum.Enum):
@@ -20,6 +23,18 @@ class Diagnostic:
     severity: Severity
     message: str
     location: SourceLocation | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        """Return the diagnostic as plain data, for `--format json`."""
+        where = self.location
+        return {
+            "code": self.code,
+            "severity": self.severity.value,
+            "message": self.message,
+            "path": str(where.path) if where else None,
+            "line": where.line if where and where.line > 0 else None,
+            "col": where.col if where and where.line > 0 else None,
+        }
 
     def format(self) -> str:
         """Return the diagnostic as `path:line:col: severity: message [code]`."""
@@ -40,6 +55,24 @@ def warning(code: str, message: str, location: SourceLocation | None = None) -> 
 def has_errors(diagnostics: Iterable[Diagnostic]) -> bool:
     """Return whether any diagnostic is an error."""
     return any(d.severity is Severity.ERROR for d in diagnostics)
+
+
+class Collector(list[Diagnostic]):
+    """The diagnostics gathered while loading, reported together at the end."""
+
+    def error(self, code: str, message: str, where: SourceLocation | None) -> None:
+        self.append(error(code, message, where))
+
+    def warn(self, code: str, message: str, where: SourceLocation | None) -> None:
+        self.append(warning(code, message, where))
+
+    def guard(self, load: Callable[[], T]) -> T | None:
+        """Run one loader, collecting a ManuscriptError's diagnostics instead of raising."""
+        try:
+            return load()
+        except ManuscriptError as exc:
+            self.extend(exc.diagnostics)
+            return None
 
 
 class BookbuildError(Exception):

@@ -4,26 +4,22 @@ from __future__ import annotations
 
 import datetime
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from markdown_it.token import Token
-
-from bookbuild import markup
+from bookbuild import body, markup
 from bookbuild.dates import DateError, EdtfDate, parse_date
-from bookbuild.errors import Diagnostic, ManuscriptError, error, has_errors, warning
+from bookbuild.errors import Collector, Diagnostic, ManuscriptError, has_errors
 from bookbuild.model import (
     RESERVED_IDS,
     Book,
     Chapter,
-    Event,
     GlossaryEntry,
-    Image,
     Metadata,
     SourceLocation,
 )
-from bookbuild.sources import SourceText, read_source, slugify, split_front_matter
+from bookbuild.sources import read_source, slugify, split_front_matter
 from bookbuild.yamlsrc import YamlDoc, item_nodes, key_names, key_nodes, parse_yaml
 
 T = TypeVar("T")
@@ -42,41 +38,10 @@ BOOK_KEYS = (
 )
 CHAPTER_KEYS = ("title", "era", "summary", "id")
 GLOSSARY_KEYS = ("term", "kind", "description", "aliases")
-# Attributes an author may set on a span or block; anything else could smuggle in markup.
-ALLOWED_ATTRS = frozenset({"id", "class", "lang"})
-# Attributes the parser itself sets on these token types.
-PARSER_ATTRS = {
-    "image": {"src", "alt", "title"},
-    "link_open": {"href", "title"},
-    "ordered_list_open": {"start"},
-    "th_open": {"style"},
-    "td_open": {"style"},
-}
-
 _LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
 _UUID_URN = re.compile(r"^urn:uuid:[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}$")
 _ISBN = re.compile(r"^(urn:isbn:)?(97[89]-?)?(\d-?){9}[\dX]$")
 _ID = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
-_URL = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*:|//)")
-_IMAGE_START = re.compile(r"!\[")
-
-
-class Collector(list[Diagnostic]):
-    """The diagnostics gathered while loading, reported together at the end."""
-
-    def error(self, code: str, message: str, where: SourceLocation | None) -> None:
-        self.append(error(code, message, where))
-
-    def warn(self, code: str, message: str, where: SourceLocation | None) -> None:
-        self.append(warning(code, message, where))
-
-    def guard(self, load: Callable[[], T]) -> T | None:
-        """Run one loader, collecting a ManuscriptError's diagnostics instead of raising."""
-        try:
-            return load()
-        except ManuscriptError as exc:
-            self.extend(exc.diagnostics)
-            return None
 
 
 def load_manuscript(root: Path) -> tuple[Book, tuple[Diagnostic, ...]]:
@@ -201,7 +166,7 @@ def load_chapter(root: Path, path: Path, found: Collector) -> Chapter | None:
     era = _era(doc, fields, found)
     env: dict[str, Any] = {}
     tokens = markup.create_parser().parse(split.body, env)
-    parsed = ParsedBody(
+    parsed = body.ParsedBody(
         root=root,
         source=source,
         first_line=split.body_first_line,
@@ -210,6 +175,7 @@ def load_chapter(root: Path, path: Path, found: Collector) -> Chapter | None:
         found=found,
     )
     parsed.walk(tokens)
+    parsed.check_footnotes(tokens, env)
     markup.mark_blocks(tokens, chapter_id)
     title = _text(doc, fields, "title", found)
     if title is None:
@@ -222,6 +188,8 @@ def load_chapter(root: Path, path: Path, found: Collector) -> Chapter | None:
         tokens=tuple(tokens),
         events=tuple(parsed.events),
         images=tuple(parsed.images),
+        links=tuple(parsed.links),
+        anchors=tuple(parsed.anchors),
         source=path,
         location=SourceLocation(path=path, line=1),
     )
@@ -250,132 +218,6 @@ def _era(doc: YamlDoc, fields: dict[str, Any], found: Collector) -> EdtfDate | N
     except DateError as exc:
         found.error("BB204", f"era {exc}", _at(doc, "era"))
         return None
-
-
-class ParsedBody:
-    """Walk a chapter's tokens, collecting events and images and checking them."""
-
-    def __init__(
-        self,
-        *,
-        root: Path,
-        source: SourceText,
-        first_line: int,
-        chapter_id: str,
-        era: EdtfDate | None,
-        found: Collector,
-    ) -> None:
-        self.root, self.source, self.first_line = root, source, first_line
-        self.chapter_id, self.era, self.found = chapter_id, era, found
-        self.events: list[Event] = []
-        self.images: list[Image] = []
-
-    def walk(self, tokens: Sequence[Token]) -> None:
-        """Check every token of the body."""
-        for token in tokens:
-            self._filter_attrs(token, self._line_of(token))
-            if token.type == "inline":
-                self._walk_inline(token)
-
-    def _line_of(self, token: Token) -> SourceLocation:
-        line = self.first_line + (token.map[0] if token.map else 0)
-        return SourceLocation(path=self.source.path, line=line)
-
-    def _walk_inline(self, inline: Token) -> None:
-        for span in markup.find_spans(inline, self.first_line, self.source.lines):
-            where = SourceLocation(path=self.source.path, line=span.line, col=span.col)
-            if "event" in str(span.open_token.attrGet("class") or "").split():
-                self._event(span, where)
-            else:
-                self._filter_attrs(span.open_token, where)
-        for child in inline.children or []:
-            if child.type != "span_open":
-                self._filter_attrs(child, self._line_of(inline))
-        images = [t for t in inline.children or [] if t.type == "image"]
-        starts = [m.start() for m in _IMAGE_START.finditer(inline.content)]
-        for n, image in enumerate(images):
-            line, col = markup.source_position(
-                inline, starts[n] if n < len(starts) else 0, self.first_line, self.source.lines
-            )
-            self._image(image, SourceLocation(path=self.source.path, line=line, col=col))
-        for child in inline.children or []:
-            if child.type == "text" and "]{" in child.content and ".event" in child.content:
-                where = self._line_of(inline)
-                self.found.error(
-                    "BB205",
-                    "event attributes could not be read; write them as "
-                    '{.event date="1959-05" title="..."}',
-                    where,
-                )
-
-    def _filter_attrs(self, token: Token, where: SourceLocation) -> None:
-        allowed = ALLOWED_ATTRS | PARSER_ATTRS.get(token.type, set())
-        for name in [n for n in token.attrs if n not in allowed]:
-            self.found.warn(
-                "BB207", f"attribute '{name}' is not allowed here and was dropped", where
-            )
-            del token.attrs[name]
-
-    def _event(self, span: markup.Span, where: SourceLocation) -> None:
-        token = span.open_token
-        event_id = str(token.attrGet("id") or f"ev-{self.chapter_id}-{len(self.events) + 1}")
-        title = " ".join(str(token.attrGet("title") or span.text).split())
-        date_text = token.attrGet("date")
-        token.attrs = {"id": event_id, "class": str(token.attrGet("class"))}
-        if date_text is None or not str(date_text).strip():
-            self.found.error("BB201", 'event has no date: add date="YYYY-MM-DD" (EDTF)', where)
-            return
-        try:
-            date = parse_date(str(date_text))
-        except DateError as exc:
-            self.found.error("BB202", f"event date {exc}", where)
-            return
-        if self.era is not None and not date.within(self.era):
-            self.found.error(
-                "BB203",
-                f"event date '{date.text}' lies outside the chapter's era '{self.era.text}'",
-                where,
-            )
-        if not title:
-            self.found.error("BB105", "event has no text and no title", where)
-        token.attrs["data-date"] = date.text
-        self.events.append(
-            Event(
-                id=event_id,
-                date=date,
-                title=title,
-                text=span.text,
-                chapter_id=self.chapter_id,
-                location=where,
-            )
-        )
-
-    def _image(self, token: Token, where: SourceLocation) -> None:
-        src = str(token.attrGet("src") or "")
-        alt = " ".join(markup.plain_text(token.children or []).split())
-        path = self._image_path(src, where)
-        if not alt:
-            self.found.error(
-                "BB304", f"image '{src}' has no alt text: write ![description]({src})", where
-            )
-        if path is not None:
-            self.images.append(Image(src=src, path=path, alt=alt, location=where))
-
-    def _image_path(self, src: str, where: SourceLocation) -> Path | None:
-        if _URL.match(src):
-            self.found.error(
-                "BB303", f"image '{src}' is a URL; copy the file into the manuscript folder", where
-            )
-            return None
-        root = self.root.resolve()
-        path = (root / src).resolve()
-        if src.startswith("/") or not path.is_relative_to(root):
-            self.found.error("BB302", f"image '{src}' lies outside the manuscript folder", where)
-            return None
-        if not path.is_file():
-            self.found.error("BB301", f"image '{src}' not found", where)
-            return None
-        return path
 
 
 # glossary.yaml
@@ -436,7 +278,8 @@ def validate_unique_ids(
     for event in (e for c in chapters for e in c.events):
         _claim(seen, event.id, event.location, "event id", "BB206", found)
     for entry in glossary:
-        _claim(seen, entry.id, entry.location, "glossary term", "BB402", found)
+        label = f"glossary term '{entry.term}', as id"
+        _claim(seen, entry.id, entry.location, label, "BB402", found)
 
 
 def _claim(

@@ -182,6 +182,7 @@ class HtmlRenderer:
         # markdown-it binds each rule to its renderer, so ours are wrapped to keep `self`.
         self.md.add_render_rule("footnote_ref", lambda _r, *args: self._footnote_ref(*args))
         self.md.add_render_rule("image", lambda _r, *args: self._image(*args))
+        self.md.add_render_rule("link_open", lambda r, *args: self._link_open(r, *args))
         self.md.add_render_rule("table_open", _table_open)
         self.md.add_render_rule("table_close", _table_close)
         self.md.add_render_rule("th_open", _th_open)
@@ -225,6 +226,17 @@ class HtmlRenderer:
         body = body.replace("<p>", "<p>" + back, 1) if body.startswith("<p>") else back + body
         attrs = f'epub:type="footnote" role="doc-footnote" class="footnote" id="{note}"'
         return f"<aside {attrs}>{body}</aside>\n"
+
+    def _link_open(
+        self, renderer: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any
+    ) -> str:
+        """Point `#id` links at the EPUB file that holds the id, when it is another chapter's."""
+        token = tokens[idx]
+        href = str(token.attrGet("href") or "")
+        file = env.get("id_files", {}).get(href[1:]) if href.startswith("#") else None
+        if self.target == "epub" and file and file != env.get("file"):
+            token = token.copy(attrs={**token.attrs, "href": file + href})
+        return str(renderer.renderToken([token], 0, options, env))
 
     def _image(self, tokens: Sequence[Token], idx: int, _o: Any, env: Any) -> str:
         token = tokens[idx]

@@ -61,6 +61,14 @@ class Image:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Link:
+    """A link within the book, to `#target`."""
+
+    target: str
+    location: SourceLocation
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Chapter:
     id: str
     title: str
@@ -69,6 +77,8 @@ class Chapter:
     tokens: tuple[Token, ...]
     events: tuple[Event, ...]
     images: tuple[Image, ...]
+    links: tuple[Link, ...] = ()
+    anchors: tuple[str, ...] = ()
     source: Path
     location: SourceLocation
 

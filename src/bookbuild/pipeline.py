@@ -6,7 +6,7 @@ import datetime
 import io
 import os
 import tempfile
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +20,8 @@ from bookbuild.assets import (
     read_asset,
 )
 from bookbuild.chronology import extract_chronology
-from bookbuild.errors import Diagnostic
+from bookbuild.errors import Diagnostic, ManuscriptError, has_errors
+from bookbuild.lint import lint_book
 from bookbuild.manuscript import load_manuscript
 from bookbuild.model import Book, Event
 from bookbuild.pagelist import PageStart, insert_page_breaks
@@ -32,8 +33,6 @@ from bookbuild.render import (
     render_timeline_svg,
 )
 
-FORMATS = ("pdf", "epub", "html")
-PAPER_SIZES = {"a4": "A4", "letter": "letter"}
 DEFAULT_EPOCH = 946684800  # 2000-01-01T00:00:00Z, for a book that gives no date
 
 
@@ -46,9 +45,16 @@ class BuildResult:
 
 def check(book_dir: Path) -> tuple[Diagnostic, ...]:
     """Load and validate the manuscript without building; raise ManuscriptError on errors."""
+    return load_book(book_dir)[1]
+
+
+def load_book(book_dir: Path) -> tuple[Book, tuple[Diagnostic, ...]]:
+    """Load the manuscript and run the book-wide checks; raise ManuscriptError on any error."""
     book, found = load_manuscript(book_dir)
-    extract_chronology(book)
-    return found
+    found += lint_book(book)
+    if has_errors(found):
+        raise ManuscriptError(found)
+    return book, found
 
 
 def build(
@@ -59,10 +65,12 @@ def build(
     styles: Path | None = None,
     pdf_variant: str = "pdf/ua-1",
     paper: str = "A4",
+    progress: Callable[[str], None] = lambda step: None,
 ) -> BuildResult:
     """Build the requested formats into `out`; nothing in `out` changes unless all succeed."""
     styles = styles or default_styles_dir()
-    book, found = load_manuscript(book_dir)
+    progress("loading the manuscript")
+    book, found = load_book(book_dir)
     chronology = extract_chronology(book)
     env = create_environment(styles)
     # Fonts are for the PDF (and the HTML that reproduces it); an EPUB build skips finding them.
@@ -79,12 +87,15 @@ def build(
     if "html" in formats:
         staged.update(build_html_folder(slug, html, assets))
     if "pdf" in formats:
+        progress("laying out and writing the PDF")
         staged[f"{slug}.pdf"], starts, warnings = build_pdf_bytes(
             book, html, assets, pdf_variant, epoch
         )
         diagnostics += warnings
     if "epub" in formats:
+        progress("writing the EPUB")
         staged[f"{slug}.epub"] = build_epub_bytes(book, chronology, env, assets, epoch, starts)
+    progress("moving the outputs into place")
     written = commit_outputs(out, staged)
     pages = max((start.page for start in starts), default=None)
     return BuildResult(outputs=written, diagnostics=tuple(diagnostics), pages=pages)

@@ -177,21 +177,31 @@ def _row(event: Event, chapter: ChapterView, link: Any) -> ChronologyRow:
 
 def _chapter_views(book: Book, target: Target) -> list[ChapterView]:
     renderer = HtmlRenderer(target)
-    srcs = image_names(book)
+    shared = {"image_srcs": image_names(book), "id_files": id_files(book)}
     parts = [("front", book.front_matter), ("chapter", book.body), ("back", book.back_matter)]
     return [
-        _chapter_view(chapter, part, renderer, srcs)
+        _chapter_view(chapter, part, renderer, shared)
         for part, chapters in parts
         for chapter in chapters
     ]
 
 
+def id_files(book: Book) -> dict[str, str]:
+    """Return the EPUB file that holds each id a link may point at."""
+    files = {"chronology": "chronology.xhtml", "glossary": "glossary.xhtml"}
+    files |= {entry.id: "glossary.xhtml" for entry in book.glossary}
+    for chapter in book.chapters:
+        files |= dict.fromkeys((chapter.id, *chapter.anchors), f"{chapter.id}.xhtml")
+    return files
+
+
 def _chapter_view(
-    chapter: Chapter, part: str, renderer: HtmlRenderer, srcs: dict[str, str]
+    chapter: Chapter, part: str, renderer: HtmlRenderer, shared: dict[str, Any]
 ) -> ChapterView:
     env = {
+        **shared,
         "chapter_id": chapter.id,
-        "image_srcs": srcs,
+        "file": f"{chapter.id}.xhtml",
         "footnotes_tokens": footnote_slices(chapter.tokens),
     }
     return ChapterView(

@@ -1,0 +1,87 @@
+"""Checks across the whole book that a single file cannot make: eras, dates, glossary, links."""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Iterator
+
+from bookbuild.errors import Diagnostic, error, warning
+from bookbuild.markup import plain_text
+from bookbuild.model import RESERVED_IDS, Book, Chapter
+
+
+def lint_book(book: Book) -> tuple[Diagnostic, ...]:
+    """Return the book-wide diagnostics, in a stable order."""
+    return (*lint_eras(book), *lint_event_dates(book), *lint_glossary(book), *lint_links(book))
+
+
+def lint_eras(book: Book) -> Iterator[Diagnostic]:
+    """Warn where an era overlaps the one before it or leaves a gap after it."""
+    eras = [c for c in book.chapters if c.era is not None]
+    for before, after in itertools.pairwise(eras):
+        assert before.era is not None and after.era is not None
+        end, start = before.era.upper, after.era.lower
+        if end is None or start is None:
+            continue
+        if start <= end:
+            yield warning(
+                "BB209",
+                f"era '{after.era.text}' overlaps the era of '{before.title}' "
+                f"('{before.era.text}')",
+                after.location,
+            )
+        elif (start - end).days > 1:
+            yield warning(
+                "BB210",
+                f"era '{after.era.text}' leaves a gap after the era of "
+                f"'{before.title}' ('{before.era.text}')",
+                after.location,
+            )
+
+
+def lint_event_dates(book: Book) -> Iterator[Diagnostic]:
+    """Report an event told in two chapters with two different dates."""
+    seen: dict[str, tuple[str, Chapter, str]] = {}
+    for chapter in book.chapters:
+        for event in chapter.events:
+            key = " ".join(event.title.casefold().split())
+            if key in seen and seen[key][1] is not chapter and seen[key][0] != event.date.text:
+                date, other, where = seen[key]
+                yield error(
+                    "BB208",
+                    f"event '{event.title}' is dated '{event.date.text}' here but "
+                    f"'{date}' in '{other.title}' ({where})",
+                    event.location,
+                )
+            seen.setdefault(key, (event.date.text, chapter, str(event.location)))
+
+
+def lint_glossary(book: Book) -> Iterator[Diagnostic]:
+    """Warn about glossary terms that the text never uses."""
+    text = " ".join(chapter_text(c) for c in book.chapters)
+    for entry in book.glossary:
+        forms = (entry.term, *entry.aliases)
+        if not any(re.search(rf"(?<!\w){re.escape(form)}(?!\w)", text) for form in forms):
+            yield warning(
+                "BB403", f"glossary term '{entry.term}' never appears in the text", entry.location
+            )
+
+
+def lint_links(book: Book) -> Iterator[Diagnostic]:
+    """Report links to an id that no part of the book has."""
+    ids = set(RESERVED_IDS) | {c.id for c in book.chapters} | {g.id for g in book.glossary}
+    ids |= {a for c in book.chapters for a in c.anchors}
+    for link in (link for c in book.chapters for link in c.links):
+        if link.target not in ids:
+            yield error(
+                "BB503",
+                f"link to '#{link.target}', which no chapter, event, glossary entry or heading has",
+                link.location,
+            )
+
+
+def chapter_text(chapter: Chapter) -> str:
+    """Return a chapter's prose as plain text, with no-break spaces made plain."""
+    parts = (plain_text(t.children or []) for t in chapter.tokens if t.type == "inline")
+    return " ".join(parts).replace("\u00a0", " ")

@@ -1,0 +1,32 @@
+"""`bookbuild new`: start a manuscript from the theme's example book."""
+
+from __future__ import annotations
+
+import datetime
+import shutil
+import uuid
+from pathlib import Path
+
+import jinja2
+
+from bookbuild.assets import default_styles_dir
+from bookbuild.errors import ManuscriptError, error
+from bookbuild.model import SourceLocation
+
+
+def create_manuscript(target: Path, styles: Path | None = None) -> None:
+    """Copy the example book to `target`, with a title from its name and a fresh identifier."""
+    if target.exists() and any(target.iterdir()):
+        where = SourceLocation(path=target, line=0)
+        raise ManuscriptError([error("BB111", "folder exists and is not empty", where)])
+    source = (styles or default_styles_dir()) / "new-book"
+    shutil.copytree(source, target, dirs_exist_ok=True)
+    book = target / "book.yaml"
+    title = target.resolve().name.replace("-", " ").replace("_", " ").strip().capitalize()
+    book.write_text(
+        jinja2.Template(book.read_text(), keep_trailing_newline=True).render(
+            title=title or "A new book",
+            identifier=f"urn:uuid:{uuid.uuid4()}",
+            date=datetime.date.today().isoformat(),
+        )
+    )
