@@ -178,3 +178,18 @@ def test_cached_cover_is_the_cover_it_would_draw(
     assert list((tmp_path / "covers").iterdir())
     assert cached_cover(book.meta) == first == build_cover(book.meta, font_files())
     assert first[:3] == b"\xff\xd8\xff"  # a JPEG
+
+
+def test_glossary_term_inside_a_longer_term_still_counts_as_used(tmp_path: Path) -> None:
+    from bookbuild.lint import lint_glossary
+
+    root = write_manuscript(tmp_path, {"01-a.md": "---\ntitle: A\n---\nThe Tirana Declaration.\n"})
+    (root / "glossary.yaml").write_text(
+        "- term: Tirana\n  description: A city.\n"
+        "- term: Tirana Declaration\n  description: A text.\n"
+        "- term: Durres\n  description: A port.\n"
+    )
+    book, _ = load_manuscript(root)
+    assert [d.message for d in lint_glossary(book)] == [
+        "glossary term 'Durres' never appears in the text"
+    ]

@@ -59,13 +59,24 @@ def lint_event_dates(book: Book) -> Iterator[Diagnostic]:
 
 def lint_glossary(book: Book) -> Iterator[Diagnostic]:
     """Warn about glossary terms that the text never uses."""
+    if not book.glossary:
+        return
     text = " ".join(chapter_text(c) for c in book.chapters)
+    forms = sorted({f for e in book.glossary for f in (e.term, *e.aliases)}, key=len, reverse=True)
+    # One pass finds most forms at once; where forms overlap it records only the longest, so
+    # a form it missed is looked for again on its own before it is called unused.
+    pattern = re.compile(rf"(?<!\w)(?=({'|'.join(map(re.escape, forms))})(?!\w))")
+    found = {match[1] for match in pattern.finditer(text)}
     for entry in book.glossary:
-        forms = (entry.term, *entry.aliases)
-        if not any(re.search(rf"(?<!\w){re.escape(form)}(?!\w)", text) for form in forms):
+        names = (entry.term, *entry.aliases)
+        if not found.intersection(names) and not any(_occurs(name, text) for name in names):
             yield warning(
                 "BB403", f"glossary term '{entry.term}' never appears in the text", entry.location
             )
+
+
+def _occurs(form: str, text: str) -> bool:
+    return re.search(rf"(?<!\w){re.escape(form)}(?!\w)", text) is not None
 
 
 def lint_links(book: Book) -> Iterator[Diagnostic]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +12,7 @@ import jinja2
 
 from bookbuild import __version__
 from bookbuild.assets import image_names
+from bookbuild.cache import cache_dir
 from bookbuild.dates import format_date, format_era, iso_range, parse_date
 from bookbuild.markup import HtmlRenderer, Target, footnote_slices
 from bookbuild.model import Book, Chapter, Event
@@ -58,12 +60,21 @@ def create_environment(styles: Path) -> jinja2.Environment:
     """Return the Jinja environment for the theme in `styles`."""
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(styles / "templates"),
+        # Compiled templates are kept between builds; Jinja checks them against the sources.
+        bytecode_cache=jinja2.FileSystemBytecodeCache(str(_template_cache())),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+
+
+def _template_cache() -> Path:
+    folder = cache_dir() / "templates"
+    with contextlib.suppress(OSError):  # Jinja skips a cache folder it cannot write
+        folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 def render_print(
