@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -26,6 +27,12 @@ SETTINGS = settings(
 )
 
 
+def fresh(root: Path) -> Path:
+    """Return an empty folder for one hypothesis example (they share a tmp_path)."""
+    shutil.rmtree(root, ignore_errors=True)
+    return root
+
+
 def run(argv: list[str]) -> tuple[int, str]:
     err = io.StringIO()
     return main(argv, stdout=io.StringIO(), stderr=err), err.getvalue()
@@ -34,11 +41,7 @@ def run(argv: list[str]) -> tuple[int, str]:
 @SETTINGS
 @given(front=st.text(alphabet=st.characters(codec="utf-8"), max_size=80))
 def test_any_front_matter_loads_or_gives_diagnostics(tmp_path: Path, front: str) -> None:
-    root = tmp_path / "m"
-    if root.exists():
-        import shutil
-
-        shutil.rmtree(root)
+    root = fresh(tmp_path / "m")
     write_manuscript(root, {"01-a.md": f"---\n{front}\n---\nText.\n"})
     try:
         load_manuscript(root)
@@ -55,11 +58,7 @@ def test_any_front_matter_loads_or_gives_diagnostics(tmp_path: Path, front: str)
 def test_any_event_attributes_give_an_event_or_a_diagnostic(
     tmp_path: Path, date: str, title: str
 ) -> None:
-    root = tmp_path / "m"
-    if root.exists():
-        import shutil
-
-        shutil.rmtree(root)
+    root = fresh(tmp_path / "m")
     body = f'[Something happened]{{.event date="{date}" title="{title}"}}.\n'
     write_manuscript(root, {"01-a.md": f"---\ntitle: A\n---\n{body}"})
     try:
