@@ -139,3 +139,14 @@ def test_glossary_entries_are_complete():
 def test_event_count():
     count = sum(len(EVENT.findall(body)) for body in chapter_bodies().values())
     assert count >= 40, f"only {count} .event spans; expected at least 40"
+
+
+def test_briefing_passes_bookbuild_check_strict():
+    """Every event within its era, unique ids, used glossary terms and notes, working links."""
+    import io
+
+    from bookbuild.cli import main
+
+    err = io.StringIO()
+    code = main(["check", "--strict", str(MANUSCRIPT)], stdout=io.StringIO(), stderr=err)
+    assert (code, err.getvalue()) == (0, "")
