@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
 import pdfplumber
@@ -170,3 +171,23 @@ def test_weasyprint_accessibility_errors_fail_the_build_at_the_image_line(tmp_pa
         'chapters/01-a.md:7:3: error: WeasyPrint: Image "images/r.svg" has no required alt '
         "description [BB901]"
     )
+
+
+def test_long_table_breaks_between_rows_and_repeats_its_header(tmp_path: Path) -> None:
+    rows = "\n".join(f"| {n} | item {n} | {n * 3} |" for n in range(1, 121))
+    table = f"| Number | Item | Weight |\n|---|---|---|\n{rows}\n"
+    root = tmp_path / "m"
+    (root / "chapters").mkdir(parents=True)
+    (root / "book.yaml").write_text(
+        "title: T\nlanguage: en\nidentifier: urn:uuid:6f1d7c8a-2b3e-4f5a-8c9d-0e1f2a3b4c5d\n"
+    )
+    (root / "chapters" / "01-a.md").write_text(f"---\ntitle: A table\n---\n{table}")
+    result = build(root, tmp_path / "out", ("pdf",))
+    pages = [p.extract_text() for p in pypdf.PdfReader(result.outputs[0]).pages]
+    row = re.compile(r"^(\d+) item \1 \d+$", re.M)
+    with_rows = [t for t in pages if row.search(t)]
+    assert len(with_rows) >= 2
+    for text in with_rows:
+        assert "Number Item Weight" in text
+    numbers = [int(m[1]) for t in with_rows for m in row.finditer(t)]
+    assert numbers == list(range(1, 121))  # every row whole, once, in order
