@@ -13,6 +13,23 @@ from bookbuild.render import EpubPage
 
 XHTML = "http://www.w3.org/1999/xhtml"
 EPUB_TYPE = "{http://www.idpf.org/2007/ops}type"
+VOID = frozenset(
+    {
+        "area",
+        "base",
+        "br",
+        "col",
+        "embed",
+        "hr",
+        "img",
+        "input",
+        "link",
+        "meta",
+        "source",
+        "track",
+        "wbr",
+    }
+)
 # Characters that layout adds or removes (line-break hyphens, soft hyphens) do not count.
 IGNORED = re.compile(r"[\s\u00ad\u2010]")
 
@@ -63,6 +80,14 @@ def _mark_page(xhtml: bytes, by_block: dict[str, list[PageStart]]) -> tuple[byte
         for start in by_block.get(block or "", []):
             _insert_marker(element, start)
             found.append(start.page)
+    for element in root.iter(f"{{{XHTML}}}*"):
+        # `<span/>` is fine XML, but a reader that parses XHTML as HTML opens a span there.
+        if (
+            element.text is None
+            and len(element) == 0
+            and etree.QName(element).localname not in VOID
+        ):
+            element.text = ""
     return etree.tostring(
         root, encoding="utf-8", xml_declaration=True, doctype="<!DOCTYPE html>"
     ), found
