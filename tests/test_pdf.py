@@ -191,3 +191,21 @@ def test_long_table_breaks_between_rows_and_repeats_its_header(tmp_path: Path) -
         assert "Number Item Weight" in text
     numbers = [int(m[1]) for t in with_rows for m in row.finditer(t)]
     assert numbers == list(range(1, 121))  # every row whole, once, in order
+
+
+def test_characters_no_font_has_are_reported_at_their_line(tmp_path: Path) -> None:
+    root = tmp_path / "m"
+    (root / "chapters").mkdir(parents=True)
+    (root / "book.yaml").write_text(
+        "title: T\nlanguage: en\nidentifier: urn:uuid:6f1d7c8a-2b3e-4f5a-8c9d-0e1f2a3b4c5d\n"
+    )
+    (root / "chapters" / "01-a.md").write_text(
+        "---\ntitle: A\n---\nGeorgian ქ is fine.\n\nTokyo 東.\n"
+    )
+    result = build(root, tmp_path / "out", ("pdf",))
+    ours = [d.format() for d in result.diagnostics if d.code == "BB903"]
+    assert ours == [
+        f"{root}/chapters/01-a.md:6:7: warning: character '東' (U+6771, CJK UNIFIED "
+        "IDEOGRAPH-6771) is in none of the book's fonts; the PDF would borrow one from this "
+        "machine [BB903]"
+    ]

@@ -29,6 +29,9 @@ THEME_FILES = ("print.css", "epub.css")
 # the theme, rather than to whatever Pango finds on the machine. Debian's fonts-dejavu-core.
 FALLBACK_FONT = ("fonts/fallback.ttf", Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"))
 
+# Every font the PDF may use: the theme's own and the named fallback.
+FONT_NAMES = (*FONTS, FALLBACK_FONT[0])
+
 # An asset is a file, or bytes the build generated (the timeline figure).
 Asset = Path | bytes
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import jinja2
 
 from bookbuild.assets import (
+    FONT_NAMES,
     Asset,
     collect_assets,
     default_styles_dir,
@@ -20,6 +21,7 @@ from bookbuild.assets import (
     read_asset,
 )
 from bookbuild.chronology import extract_chronology
+from bookbuild.coverage import lint_coverage
 from bookbuild.errors import Diagnostic, ManuscriptError, has_errors
 from bookbuild.lint import lint_book
 from bookbuild.manuscript import load_manuscript
@@ -87,6 +89,9 @@ def build(
     if "html" in formats:
         staged.update(build_html_folder(slug, html, assets))
     if "pdf" in formats:
+        diagnostics += lint_coverage(
+            book, {n: a for n in FONT_NAMES if isinstance(a := assets[n], Path)}
+        )
         progress("laying out and writing the PDF")
         staged[f"{slug}.pdf"], starts, warnings = build_pdf_bytes(
             book, html, assets, pdf_variant, epoch
