@@ -193,3 +193,19 @@ def test_glossary_term_inside_a_longer_term_still_counts_as_used(tmp_path: Path)
     assert [d.message for d in lint_glossary(book)] == [
         "glossary term 'Durres' never appears in the text"
     ]
+
+
+def test_a_footnote_called_twice_keeps_every_id_unique(tmp_path: Path) -> None:
+    from lxml import etree
+
+    root = write_manuscript(
+        tmp_path, {"01-a.md": "---\ntitle: A\n---\nOne.[^n] Two.[^n]\n\n[^n]: The note.\n"}
+    )
+    book, _ = load_manuscript(root)
+    env = create_environment(default_styles_dir())
+    print_html = render_print(book, (), env)
+    assert print_html.count('id="fn-a-1"') == 1 and 'id="fn-a-1-2"' in print_html
+    page = next(p for p in render_epub_pages(book, (), env) if p.file == "a.xhtml")
+    ids = etree.fromstring(page.xhtml).xpath("//@id")
+    assert len(ids) == len(set(ids))
+    assert {"fnref-a-1", "fnref-a-1-2", "fn-a-1"} <= set(ids)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -55,13 +55,6 @@ class Span:
     text: str
     line: int
     col: int
-
-
-def iter_inline(tokens: Sequence[Token]) -> Iterator[Token]:
-    """Yield every inline token, including those inside footnotes."""
-    for token in tokens:
-        if token.type == "inline":
-            yield token
 
 
 def find_spans(inline: Token, first_line: int, lines: Sequence[str]) -> list[Span]:
@@ -197,16 +190,19 @@ class HtmlRenderer:
             )
         return html
 
-    def _note_ids(self, n: int, env: dict[str, Any]) -> tuple[str, str]:
-        prefix = env["chapter_id"]
-        return f"fn-{prefix}-{n + 1}", f"fnref-{prefix}-{n + 1}"
+    def _note_ids(self, n: int, env: dict[str, Any], again: int = 0) -> tuple[str, str]:
+        """Return the ids of note n and of its reference; `again` counts repeated references."""
+        prefix, suffix = env["chapter_id"], f"-{again + 1}" if again else ""
+        return f"fn-{prefix}-{n + 1}", f"fnref-{prefix}-{n + 1}{suffix}"
 
     def _footnote_ref(self, tokens: Sequence[Token], idx: int, _o: Any, env: Any) -> str:
-        n = int(tokens[idx].meta["id"])
-        note, ref = self._note_ids(n, env)
+        n, again = int(tokens[idx].meta["id"]), int(tokens[idx].meta.get("subId", 0))
+        note, ref = self._note_ids(n, env, again)
         if self.target == "print":
+            # A note called twice is set twice at the foot of its pages; ids must stay unique.
             inner = self._note_inline(env["footnotes_tokens"].get(n, []), env)
-            return f'<span class="footnote" id="{note}">{inner}</span>'
+            note_id = f"{note}-{again + 1}" if again else note
+            return f'<span class="footnote" id="{note_id}">{inner}</span>'
         return (
             f'<a epub:type="noteref" role="doc-noteref" class="noteref" id="{ref}" '
             f'href="#{note}">{n + 1}</a>'
