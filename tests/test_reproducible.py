@@ -40,3 +40,19 @@ def test_committed_dist_matches_a_fresh_build(briefing_build: BuildResult) -> No
         assert committed.read_bytes() == fresh.read_bytes(), (
             f"{committed} differs from a fresh build: run `make book` and commit dist/"
         )
+
+
+def test_a_bad_source_date_epoch_is_a_diagnostic(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+
+    from bookbuild.cli import main
+
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "yesterday")
+    err = io.StringIO()
+    argv = ["build", str(FIXTURE), "--out", str(tmp_path), "--format", "epub"]
+    assert main(argv, stdout=io.StringIO(), stderr=err) == 1
+    assert err.getvalue() == (
+        "error: SOURCE_DATE_EPOCH is 'yesterday', not a whole number of seconds [BB112]\n"
+    )

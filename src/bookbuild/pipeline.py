@@ -22,7 +22,7 @@ from bookbuild.assets import (
 )
 from bookbuild.chronology import extract_chronology
 from bookbuild.coverage import lint_coverage
-from bookbuild.errors import Diagnostic, ManuscriptError, has_errors
+from bookbuild.errors import Diagnostic, ManuscriptError, OutputError, error, has_errors
 from bookbuild.lint import lint_book
 from bookbuild.manuscript import load_manuscript
 from bookbuild.model import Book, Event
@@ -84,6 +84,7 @@ def build(
     staged: dict[str, bytes] = {}
     diagnostics = list(found)
     starts: tuple[PageStart, ...] = ()
+    pages = None
     if {"pdf", "html"} & set(formats):
         html = render_print(book, chronology, env, paper)
     if "html" in formats:
@@ -93,22 +94,23 @@ def build(
             book, {n: a for n in FONT_NAMES if isinstance(a := assets[n], Path)}
         )
         progress("laying out and writing the PDF")
-        staged[f"{slug}.pdf"], starts, warnings = build_pdf_bytes(
-            book, html, assets, pdf_variant, epoch
-        )
-        diagnostics += warnings
+        pdf = build_pdf_bytes(book, html, assets, pdf_variant, epoch)
+        staged[f"{slug}.pdf"], starts, pages = pdf.data, pdf.starts, pdf.pages
+        diagnostics += pdf.warnings
     if "epub" in formats:
         progress("writing the EPUB")
         staged[f"{slug}.epub"] = build_epub_bytes(book, chronology, env, assets, epoch, starts)
     progress("moving the outputs into place")
     written = commit_outputs(out, staged)
-    pages = max((start.page for start in starts), default=None)
     return BuildResult(outputs=written, diagnostics=tuple(diagnostics), pages=pages)
 
 
 def build_epoch(book: Book) -> int:
     """Return the build time: SOURCE_DATE_EPOCH, else the book's date, else a fixed date."""
     if env := os.environ.get("SOURCE_DATE_EPOCH", "").strip():
+        if not env.isdigit():
+            message = f"SOURCE_DATE_EPOCH is '{env}', not a whole number of seconds"
+            raise OutputError([error("BB112", message)])
         return int(env)
     if book.meta.date:
         day = datetime.date.fromisoformat(book.meta.date)
@@ -123,9 +125,17 @@ def build_html_folder(slug: str, html: str, assets: Mapping[str, Asset]) -> dict
     return files
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PdfOutput:
+    data: bytes
+    starts: tuple[PageStart, ...]
+    pages: int
+    warnings: tuple[Diagnostic, ...]
+
+
 def build_pdf_bytes(
     book: Book, html: str, assets: Mapping[str, Asset], variant: str, epoch: int
-) -> tuple[bytes, tuple[PageStart, ...], list[Diagnostic]]:
+) -> PdfOutput:
     """Lay the print HTML out once; return the PDF, where each page starts, and warnings."""
     from bookbuild import pdf  # WeasyPrint is slow to import; `check` and EPUB builds skip it
 
@@ -141,7 +151,12 @@ def build_pdf_bytes(
         identifier=book.meta.identifier,
         places=places,
     )
-    return buffer.getvalue(), tuple(pdf.page_starts(document)), warnings
+    return PdfOutput(
+        data=buffer.getvalue(),
+        starts=tuple(pdf.page_starts(document)),
+        pages=len(document.pages),
+        warnings=tuple(warnings),
+    )
 
 
 def build_epub_bytes(
