@@ -175,3 +175,22 @@ def test_verbose_build_times_each_step_and_quiet_prints_nothing(tmp_path: Path) 
     argv = ["-q", "build", str(FIXTURE), "--out", str(tmp_path), "--format", "epub"]
     assert main(argv, stdout=out, stderr=err) == 0
     assert (out.getvalue(), err.getvalue()) == ("", "")
+
+
+def test_unwritable_output_missing_theme_and_unreadable_file_are_diagnostics(
+    tmp_path: Path,
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    code, err = run(["build", str(FIXTURE), "--out", str(blocker), "--format", "epub"])
+    assert (code, err) == (1, f"{blocker}: error: cannot write the outputs: File exists [BB904]\n")
+    code, err = run(["build", str(FIXTURE), "--styles", str(tmp_path / "none")])
+    message = "not a bookbuild theme (no templates/print.html) [BB905]"
+    assert (code, err) == (1, f"{tmp_path / 'none'}: error: {message}\n")
+    root = write_manuscript(tmp_path / "m", {})
+    (root / "chapters" / "01-a.md").mkdir()
+    code, err = run(["check", str(root)])
+    assert (code, err) == (
+        1,
+        f"{root}/chapters/01-a.md: error: cannot read the file: Is a directory [BB113]\n",
+    )

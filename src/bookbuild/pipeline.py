@@ -25,7 +25,7 @@ from bookbuild.coverage import lint_coverage
 from bookbuild.errors import Diagnostic, ManuscriptError, OutputError, error, has_errors
 from bookbuild.lint import lint_book
 from bookbuild.manuscript import load_manuscript
-from bookbuild.model import Book, Event
+from bookbuild.model import Book, Event, SourceLocation
 from bookbuild.pagelist import PageStart, insert_page_breaks
 from bookbuild.render import (
     create_environment,
@@ -71,6 +71,11 @@ def build(
 ) -> BuildResult:
     """Build the requested formats into `out`; nothing in `out` changes unless all succeed."""
     styles = styles or default_styles_dir()
+    if not (styles / "templates" / "print.html").is_file():
+        where = SourceLocation(path=styles, line=0)
+        raise OutputError(
+            [error("BB905", "not a bookbuild theme (no templates/print.html)", where)]
+        )
     progress("loading the manuscript")
     book, found = load_book(book_dir)
     chronology = extract_chronology(book)
@@ -206,6 +211,11 @@ def commit_outputs(out: Path, staged: Mapping[str, bytes]) -> tuple[Path, ...]:
             moves.append((temp, target))
         for temp, target in moves:
             os.replace(temp, target)
+    except OSError as exc:
+        where = SourceLocation(path=Path(exc.filename or out), line=0)
+        raise OutputError(
+            [error("BB904", f"cannot write the outputs: {exc.strerror}", where)]
+        ) from None
     finally:
         for temp, _ in moves:
             if os.path.exists(temp):

@@ -31,7 +31,13 @@ class FrontMatterSplit:
 
 def read_source(path: Path) -> SourceText:
     """Return a file's text with any BOM removed and CRLF line ends folded to LF."""
-    raw = path.read_bytes()
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        where = SourceLocation(path=path, line=0)
+        raise ManuscriptError(
+            [error("BB113", f"cannot read the file: {exc.strerror}", where)]
+        ) from None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
