@@ -145,7 +145,11 @@ def test_new_manuscript_passes_check_strict_and_builds(tmp_path: Path) -> None:
     assert {p.name for p in result.outputs} == {"my-book.pdf", "my-book.epub"}
     book, _ = load_manuscript(tmp_path / "my-book")
     assert book.chapters[1].events and book.chapters[1].images and book.glossary
-    assert run(["new", str(tmp_path / "my-book")])[0] == 1  # never over an existing book
+    code, err = run(["new", str(tmp_path / "my-book")])  # never over an existing book
+    assert (code, err) == (
+        1,
+        f"{tmp_path / 'my-book'}: error: folder exists and is not empty [BB111]\n",
+    )
 
 
 def test_check_json_output_for_editors(capsys: pytest.CaptureFixture[str]) -> None:
