@@ -209,3 +209,21 @@ def test_a_footnote_called_twice_keeps_every_id_unique(tmp_path: Path) -> None:
     ids = etree.fromstring(page.xhtml).xpath("//@id")
     assert len(ids) == len(set(ids))
     assert {"fnref-a-1", "fnref-a-1-2", "fn-a-1"} <= set(ids)
+
+
+def test_links_reach_their_target_in_both_outputs_or_are_refused(tmp_path: Path) -> None:
+    from bookbuild.lint import lint_links
+
+    chapters = {
+        "01-a.md": '---\ntitle: A\nera: 1900/1910\n---\n[x]{.event date="1905"} See [b](#b).\n',
+        "02-b.md": "---\ntitle: B\n---\nBack to [the event](#ev-a-1), [the end](#colophon) "
+        "and [the contents](#contents).\n",
+    }
+    book, _ = load_manuscript(write_manuscript(tmp_path, chapters))
+    # The print edition has a contents page with that id, the EPUB does not.
+    assert [d.message for d in lint_links(book)] == [
+        "link to '#contents', which no chapter, event, glossary entry or heading has"
+    ]
+    pages = render_epub_pages(book, (), create_environment(default_styles_dir()))
+    b = next(p for p in pages if p.file == "b.xhtml").xhtml.decode()
+    assert 'href="a.xhtml#ev-a-1"' in b and 'href="colophon.xhtml#colophon"' in b

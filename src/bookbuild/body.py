@@ -162,7 +162,6 @@ class ParsedBody:
         if not title:
             self.found.error("BB105", "event has no text and no title", where)
         token.attrs["data-date"] = date.text
-        self.anchors.append(event_id)
         self.events.append(
             Event(
                 id=event_id,

@@ -8,7 +8,8 @@ from collections.abc import Iterator
 
 from bookbuild.errors import Diagnostic, error, warning
 from bookbuild.markup import plain_text
-from bookbuild.model import RESERVED_IDS, Book, Chapter
+from bookbuild.model import Book, Chapter
+from bookbuild.render import id_files
 
 
 def lint_book(book: Book) -> tuple[Diagnostic, ...]:
@@ -81,8 +82,7 @@ def _occurs(form: str, text: str) -> bool:
 
 def lint_links(book: Book) -> Iterator[Diagnostic]:
     """Report links to an id that no part of the book has."""
-    ids = set(RESERVED_IDS) | {c.id for c in book.chapters} | {g.id for g in book.glossary}
-    ids |= {a for c in book.chapters for a in c.anchors}
+    ids = id_files(book)  # the same targets the EPUB's links are pointed at
     for link in (link for c in book.chapters for link in c.links):
         if link.target not in ids:
             yield error(

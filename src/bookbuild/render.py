@@ -198,8 +198,15 @@ def _chapter_views(book: Book, target: Target) -> list[ChapterView]:
 
 
 def id_files(book: Book) -> dict[str, str]:
-    """Return the EPUB file that holds each id a link may point at."""
-    files = {"chronology": "chronology.xhtml", "glossary": "glossary.xhtml"}
+    """Return every id a link may point at, with the EPUB file that holds it.
+
+    Only ids that both outputs have: the print edition's contents or title page, say, have no
+    counterpart in the EPUB, so a link to them would break there.
+    """
+    has_events = any(c.events for c in book.chapters)
+    files = {"colophon": "colophon.xhtml"}
+    files |= {"chronology": "chronology.xhtml"} if has_events else {}
+    files |= {"glossary": "glossary.xhtml"} if book.glossary else {}
     files |= {entry.id: "glossary.xhtml" for entry in book.glossary}
     for chapter in book.chapters:
         files |= dict.fromkeys((chapter.id, *chapter.anchors), f"{chapter.id}.xhtml")
