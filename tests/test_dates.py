@@ -6,12 +6,17 @@ import datetime
 import random
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bookbuild.dates import (
     DateError,
+    Day,
     EdtfDate,
+    YearRangeError,
     format_date,
     format_era,
+    format_year,
     iso_range,
     parse_date,
 )
@@ -46,6 +51,21 @@ SPACED = f"{N}{D} "  # spaced en dash: no line break before the dash
         ("1984?/2004~", "1984-01-01", "2004-12-31"),
         ("1959-05-25T10:00:00", "1959-05-25", "1959-05-25"),
         ("0950", "0950-01-01", "0950-12-31"),
+        # Before the common era: '-0044' is 44 BCE, astronomical year -43 (see the README).
+        ("-0044-03-15", "-0043-03-15", "-0043-03-15"),
+        ("-0044", "-0043-01-01", "-0043-12-31"),
+        ("-0500~", "-0499-01-01", "-0499-12-31"),
+        ("-0499/-0400", "-0498-01-01", "-0399-12-31"),
+        ("-0100/-0044", "-0099-01-01", "-0043-12-31"),
+        ("-0031/0014", "-0030-01-01", "0014-12-31"),
+        ("-0001", "0000-01-01", "0000-12-31"),
+        ("-0045-02", "-0044-02-01", "-0044-02-29"),  # 45 BCE is a proleptic Gregorian leap year
+        ("-0044-02", "-0043-02-01", "-0043-02-28"),
+        ("-004X", "-0048-01-01", "-0039-12-31"),  # the 40s BCE: 49 to 40 BCE
+        ("-01XX", "-0198-01-01", "-0099-12-31"),
+        ("-0044-03-XX", "-0043-03-01", "-0043-03-31"),
+        ("-0044-21", "-0043-03-01", "-0043-05-31"),
+        ("-0044/..", "-0043-01-01", None),
     ],
 )
 def test_parse_date_gives_strict_bounds(text: str, lower: str | None, upper: str | None) -> None:
@@ -54,10 +74,50 @@ def test_parse_date_gives_strict_bounds(text: str, lower: str | None, upper: str
     assert iso_range(d) == (lower, upper)
 
 
-def test_bounds_are_dates() -> None:
+def test_bounds_are_days() -> None:
     d = parse_date("1959-05")
-    assert d.lower == datetime.date(1959, 5, 1)
-    assert d.upper == datetime.date(1959, 5, 31)
+    assert d.lower == Day(1959, 5, 1)
+    assert d.upper == Day(1959, 5, 31)
+    assert d.lower.ordinal == datetime.date(1959, 5, 1).toordinal()
+
+
+@given(st.dates())
+def test_day_numbers_agree_with_datetime_in_the_common_era(day: datetime.date) -> None:
+    ours = Day(day.year, day.month, day.day)
+    assert ours.ordinal == day.toordinal()
+    assert ours.day_of_year == day.timetuple().tm_yday
+    assert ours.isoformat() == day.isoformat()
+
+
+@given(st.integers(min_value=-9999, max_value=9999))
+def test_day_numbers_run_on_through_every_year_end(year: int) -> None:
+    last = Day(year, 12, 31)
+    assert Day(year + 1, 1, 1).ordinal == last.ordinal + 1
+    assert last.day_of_year in (365, 366)
+    assert Day(year, 3, 1).ordinal - Day(year, 2, 1).ordinal == last.day_of_year - 337
+
+
+_YEARS = st.integers(min_value=-9999, max_value=9999).filter(bool)
+
+
+def _edtf_year(year: int) -> str:
+    return f"-{-year:04d}" if year < 0 else f"{year:04d}"
+
+
+@given(_YEARS, _YEARS)
+def test_years_sort_in_time_order_across_the_change_of_era(a: int, b: int) -> None:
+    """A negative EDTF year is that many years BCE: -0100 comes before -0044, both before 0001."""
+    first, second = parse_date(_edtf_year(a)), parse_date(_edtf_year(b))
+    assert (first.sort_key() < second.sort_key()) == (a < b)
+    assert first.within(parse_date(f"{_edtf_year(min(a, b))}/{_edtf_year(max(a, b))}"))
+
+
+@given(_YEARS, st.sampled_from(["BCE", "BC"]))
+def test_years_are_worded_with_their_era(year: int, notation: str) -> None:
+    worded = format_date(parse_date(_edtf_year(year)), notation)
+    assert worded == (f"{-year}{N}{notation}" if year < 0 else str(year))
+    lower = parse_date(_edtf_year(year)).lower
+    assert lower is not None and format_year(lower.year, notation) == worded
 
 
 @pytest.mark.parametrize(
@@ -100,10 +160,40 @@ def test_bounds_are_dates() -> None:
         ("2022-23", f"autumn{N}2022"),
         ("2022-24", f"winter{N}2022"),
         ("1959-05-25T10:00:00", f"25{N}May{N}1959"),
+        ("-0044-03-15", f"15{N}March{N}44{N}BCE"),
+        ("-0044", f"44{N}BCE"),
+        ("-0500~", f"c.{N}500{N}BCE"),
+        ("-0500?", f"500?{N}BCE"),
+        ("-0499/-0400", f"499{D}400{N}BCE"),
+        ("-0100/-0044", f"100{D}44{N}BCE"),
+        ("-0031/0014", f"31{N}BCE{SPACED}14{N}CE"),
+        ("-0001/0001", f"1{N}BCE{SPACED}1{N}CE"),
+        ("-0044-03-15/-0044-03-17", f"15{D}17{N}March{N}44{N}BCE"),
+        ("-0044-03/-0044-04", f"March{SPACED}April{N}44{N}BCE"),
+        ("-0045-03/-0044-06", f"March{N}45{SPACED}June{N}44{N}BCE"),
+        ("-004X", f"40s{N}BCE"),
+        ("-01XX", f"100s{N}BCE"),
+        ("-0044-21", f"spring{N}44{N}BCE"),
+        ("-0044/..", f"44{N}BCE onwards"),
+        ("../-0044", f"until 44{N}BCE"),
     ],
 )
 def test_format_date(text: str, expected: str) -> None:
     assert format_date(parse_date(text)) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("-0044-03-15", f"15{N}March{N}44{N}BC"),
+        ("-0500~", f"c.{N}500{N}BC"),
+        ("-0100/-0044", f"100{D}44{N}BC"),
+        ("-0031/0014", f"31{N}BC{SPACED}AD{N}14"),
+        ("1959-05-25", f"25{N}May{N}1959"),
+    ],
+)
+def test_format_date_in_bc_notation(text: str, expected: str) -> None:
+    assert format_date(parse_date(text), "BC") == expected
 
 
 @pytest.mark.parametrize(
@@ -122,6 +212,13 @@ def test_format_date(text: str, expected: str) -> None:
         ("1190~/1250", f"c.{N}1190{SPACED}1250"),
         ("195X", "1950s"),
         ("2022-21", "2022"),
+        ("-0100/-0044", f"100{D}44{N}BCE"),
+        ("-0031/0014", f"31{N}BCE{SPACED}14{N}CE"),
+        ("-0001/0001", f"1{N}BCE{SPACED}1{N}CE"),
+        ("-0044-03-15", f"44{N}BCE"),
+        ("-0500~/-0400", f"c.{N}500{SPACED}400{N}BCE"),
+        ("-0500/..", f"500{N}BCE{SPACED}present"),
+        ("../-0044", f"until 44{N}BCE"),
     ],
 )
 def test_format_era(text: str, expected: str) -> None:
@@ -132,6 +229,14 @@ def test_sort_orders_by_start_then_broader_period_first_then_text() -> None:
     expected = [
         "../1990",  # open start sorts first; '.' < '/' breaks the tie
         "/1990",
+        "-0500~",
+        "-0499/-0400",
+        "-0100/-0044",
+        "-0044",
+        "-0044-03-15",
+        "-0031/0014",
+        "-0001",
+        "0001",
         "1190~",
         "1912/1913",
         "195X",
@@ -172,6 +277,12 @@ def test_sort_orders_by_start_then_broader_period_first_then_text() -> None:
         ("../1990", "../2000", True),
         ("../1990", "1900/2000", False),
         ("/1990", "1900/2000", False),  # an unknown start is unbounded too
+        ("-0044-03-15", "-0100/-0044", True),
+        ("-0044-03-15", "-0044", True),
+        ("-0045", "-0044/0014", False),
+        ("0014-08-19", "-0031/0014", True),
+        ("-0031/0014", "-0044/..", True),
+        ("-0500~", "-0499/-0400", False),
     ],
 )
 def test_within(inner: str, outer: str, expected: bool) -> None:
@@ -184,8 +295,8 @@ def test_within(inner: str, outer: str, expected: bool) -> None:
         ("1961-13", "'1961-13' is not a valid EDTF date"),
         ("1959/1950", "'1959/1950' ends before it starts"),
         ("1959-06/1959-05-25", "'1959-06/1959-05-25' ends before it starts"),
-        ("-0500", "'-0500' is outside the supported range"),
-        ("0000", "'0000' is outside the supported range"),
+        ("0000", "there is no year 0000: bookbuild reads '-0001' as 1 BCE and '0001' as 1 CE"),
+        ("-0044-02-29", "'-0044-02-29' is not a calendar day: February 44 BCE has 28 days"),
         ("195X/196X", "'195X/196X' is not a valid EDTF level 0/1 date"),
         (" 1959", "' 1959' is not a valid EDTF level 0/1 date"),
     ],
@@ -218,10 +329,19 @@ def test_random_inputs_raise_only_date_error() -> None:
         _assert_parses_or_date_error("".join(rng.choices(alphabet, k=rng.randint(0, 14))))
 
 
-def test_level2_and_long_years_are_rejected() -> None:
-    for text in ["Y170000002", "195X/196X", "{1667,1668}", "2021-25", "~1990", "../.."]:
+def test_level2_dates_are_rejected() -> None:
+    for text in ["195X/196X", "{1667,1668}", "2021-25", "~1990", "../.."]:
         with pytest.raises(DateError):
             parse_date(text)
+
+
+@pytest.mark.parametrize(
+    "text", ["Y10000", "Y-10000", "Y170000002", "10000-01-01", "-10000", "1959/Y10000", "..Y10000"]
+)
+def test_years_beyond_9999_have_their_own_error(text: str) -> None:
+    with pytest.raises(YearRangeError) as info:
+        parse_date(text)
+    assert str(info.value) == f"{text!r} has a year beyond 9999; dates run from 9999 BCE to 9999 CE"
 
 
 def test_formatting_a_hand_built_date_with_bad_text_raises_date_error() -> None:
@@ -258,14 +378,16 @@ def test_plain_date_fast_path_agrees_with_edtf_grammar() -> None:
         "1912/1913",
         "1959-05-25/1959-06",
     ]
+    texts += ["-0044-03-15", "-0500", "-0100/-0044", "-0031/0014", "-004X", "-01XX", "-0500~"]
     for _ in range(60):
-        year = rng.randint(1000, 2999)
+        year = rng.choice([1, -1]) * rng.randint(1, 2999)
+        year_text = f"-{-year:04d}" if year < 0 else f"{year:04d}"
         texts.append(
             rng.choice(
                 [
-                    f"{year}",
-                    f"{year}-{rng.randint(1, 12):02d}",
-                    f"{year}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
+                    f"{year_text}",
+                    f"{year_text}-{rng.randint(1, 12):02d}",
+                    f"{year_text}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
                 ]
             )
         )

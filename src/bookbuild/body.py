@@ -10,8 +10,9 @@ from typing import Any
 from markdown_it.token import Token
 
 from bookbuild import markup
-from bookbuild.dates import DateError, EdtfDate, parse_date
+from bookbuild.dates import DateError, EdtfDate, YearRangeError, parse_date
 from bookbuild.errors import Collector
+from bookbuild.langtags import is_language_tag
 from bookbuild.model import Event, Image, Link, SourceLocation
 from bookbuild.sources import SourceText
 
@@ -138,6 +139,9 @@ class ParsedBody:
                 "BB207", f"attribute '{name}' is not allowed here and was dropped", where
             )
             del token.attrs[name]
+        lang = token.attrGet("lang")
+        if lang is not None and lang != "" and not is_language_tag(str(lang)):
+            self.found.error("BB109", f"lang '{lang}' is not a BCP 47 language tag", where)
 
     def _event(self, span: markup.Span, where: SourceLocation) -> None:
         token = span.open_token
@@ -150,6 +154,9 @@ class ParsedBody:
             return
         try:
             date = parse_date(str(date_text))
+        except YearRangeError as exc:
+            self.found.error("BB211", f"event date {exc}", where)
+            return
         except DateError as exc:
             self.found.error("BB202", f"event date {exc}", where)
             return

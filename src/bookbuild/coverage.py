@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import html.entities
+import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from bookbuild.errors import Diagnostic, warning
+from bookbuild.errors import Diagnostic, ManuscriptError, warning
 from bookbuild.lint import chapter_text
 from bookbuild.model import Book, SourceLocation
+from bookbuild.sources import read_source
 
 
 def font_coverage(fonts: Iterable[Path]) -> frozenset[int]:
@@ -52,10 +55,35 @@ def _drawn(char: str) -> bool:
 
 
 def _first_use(book: Book, char: str) -> SourceLocation | None:
-    """Return where the character first appears in a chapter's source, if it does."""
-    for chapter in book.chapters:
-        lines = chapter.source.read_text(encoding="utf-8-sig").splitlines()
+    """Return where the character first appears in the sources, written as itself or escaped."""
+    pattern = _written_forms(char)
+    sources = [c.source for c in book.chapters] + [
+        book.root / "glossary.yaml",
+        book.root / "book.yaml",
+    ]
+    for path in sources:
+        try:
+            lines = read_source(path).lines
+        except ManuscriptError:  # no glossary, say: the character is then in another file
+            continue
         for number, line in enumerate(lines, start=1):
-            if char in line:
-                return SourceLocation(path=chapter.source, line=number, col=line.index(char) + 1)
+            if match := pattern.search(line):
+                return SourceLocation(path=path, line=number, col=match.start() + 1)
     return None
+
+
+def _written_forms(char: str) -> re.Pattern[str]:
+    """Return a pattern for the ways a source may write char: itself, or an HTML or YAML escape."""
+    point = ord(char)
+    forms = [re.escape(char), f"&#[xX]0*{_hex(point, 1)};", f"&#0*{point};"]
+    forms += [re.escape(f"&{name}") for name, value in html.entities.html5.items() if value == char]
+    # YAML's double-quoted escapes: \x for 8 bits, \u for 16, \U for any code point.
+    forms += [rf"\\x{_hex(point, 2)}"] if point <= 0xFF else []
+    forms += [rf"\\u{_hex(point, 4)}"] if point <= 0xFFFF else []
+    forms += [rf"\\U{_hex(point, 8)}"]
+    return re.compile("|".join(forms))
+
+
+def _hex(point: int, digits: int) -> str:
+    """Return a pattern for a code point in hex, in either case, zero-padded to `digits`."""
+    return "".join(f"[{d}{d.upper()}]" if d.isalpha() else d for d in f"{point:0{digits}x}")

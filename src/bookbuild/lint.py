@@ -12,8 +12,15 @@ from bookbuild.model import Book, Chapter
 from bookbuild.render import id_files
 
 
-def lint_book(book: Book) -> tuple[Diagnostic, ...]:
-    """Return the book-wide diagnostics, in a stable order."""
+def lint_book(book: Book, *, complete: bool = True) -> tuple[Diagnostic, ...]:
+    """Return the book-wide diagnostics, in a stable order.
+
+    When a chapter or the glossary failed to load (`complete` is false), only the checks that
+    what is missing cannot change run: a link may point into the missing chapter, an era gap may
+    be its era, and a glossary term may appear only in its text.
+    """
+    if not complete:
+        return tuple(lint_event_dates(book))
     return (*lint_eras(book), *lint_event_dates(book), *lint_glossary(book), *lint_links(book))
 
 
@@ -25,19 +32,20 @@ def lint_eras(book: Book) -> Iterator[Diagnostic]:
         end, start = before.era.upper, after.era.lower
         if end is None or start is None:
             continue
+        where = after.era_location or after.location
         if start <= end:
             yield warning(
                 "BB209",
                 f"era '{after.era.text}' overlaps the era of '{before.title}' "
                 f"('{before.era.text}')",
-                after.location,
+                where,
             )
-        elif (start - end).days > 1:
+        elif start.ordinal - end.ordinal > 1:
             yield warning(
                 "BB210",
                 f"era '{after.era.text}' leaves a gap after the era of "
                 f"'{before.title}' ('{before.era.text}')",
-                after.location,
+                where,
             )
 
 

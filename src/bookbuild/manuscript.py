@@ -5,12 +5,14 @@ from __future__ import annotations
 import datetime
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 from bookbuild import body, markup
-from bookbuild.dates import DateError, EdtfDate, parse_date
+from bookbuild.dates import DateError, EdtfDate, YearRangeError, parse_date
 from bookbuild.errors import Collector, Diagnostic, ManuscriptError, has_errors
+from bookbuild.langtags import is_language_tag
 from bookbuild.model import (
     RESERVED_IDS,
     Book,
@@ -35,10 +37,11 @@ BOOK_KEYS = (
     "description",
     "rights",
     "slug",
+    "era-notation",
 )
+ERA_NOTATIONS = ("BCE", "BC")
 CHAPTER_KEYS = ("title", "era", "summary", "id")
 GLOSSARY_KEYS = ("term", "kind", "description", "aliases")
-_LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
 _UUID_URN = re.compile(r"^urn:uuid:[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}$")
 _ISBN = re.compile(r"^(urn:isbn:)?(97[89]-?)?(\d-?){9}[\dX]$")
 _ID = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
@@ -46,18 +49,55 @@ _ID = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
 
 def load_manuscript(root: Path) -> tuple[Book, tuple[Diagnostic, ...]]:
     """Return the book in `root` and its warnings; raise ManuscriptError on any error."""
+    draft = draft_manuscript(root)
+    if has_errors(draft.diagnostics):
+        raise ManuscriptError(draft.diagnostics)
+    return draft.book, draft.diagnostics
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Draft:
+    """Whatever of a manuscript loaded, with every problem found on the way.
+
+    With errors, `book` is for the book-wide checks only: its metadata may be a stand-in, and
+    `complete` says whether every chapter and the glossary are in it.
+    """
+
+    book: Book
+    complete: bool
+    diagnostics: tuple[Diagnostic, ...]
+
+
+# Stands in for a book.yaml that did not load, so the checks of the chapters can still run.
+_NO_METADATA = Metadata(
+    title="",
+    subtitle=None,
+    language="und",
+    identifier="",
+    authors=(),
+    publisher=None,
+    date=None,
+    description=None,
+    rights=None,
+    slug="book",
+)
+
+
+def draft_manuscript(root: Path) -> Draft:
+    """Load what can be loaded of the book in `root`; never raise for the manuscript's errors."""
     found = Collector()
     meta = found.guard(lambda: load_metadata(root, found))
+    paths = chapter_paths(root, found)
     chapters = tuple(
         chapter
-        for path in chapter_paths(root, found)
+        for path in paths
         if (chapter := found.guard(lambda path=path: load_chapter(root, path, found)))  # type: ignore[misc]
     )
-    glossary = found.guard(lambda: load_glossary(root, found)) or ()
-    validate_unique_ids(chapters, glossary, found)
-    if has_errors(found) or meta is None:
-        raise ManuscriptError(found)
-    return Book(root=root, meta=meta, chapters=chapters, glossary=glossary), tuple(found)
+    glossary = found.guard(lambda: load_glossary(root, found))
+    validate_unique_ids(chapters, glossary or (), found)
+    book = Book(root=root, meta=meta or _NO_METADATA, chapters=chapters, glossary=glossary or ())
+    complete = len(chapters) == len(paths) and glossary is not None
+    return Draft(book=book, complete=complete, diagnostics=tuple(found))
 
 
 # book.yaml
@@ -78,9 +118,7 @@ def load_metadata(root: Path, found: Collector) -> Metadata | None:
 
 def _metadata(doc: YamlDoc, fields: dict[str, Any], found: Collector) -> Metadata | None:
     title = _text(doc, fields, "title", found)
-    language = _matching(
-        doc, fields, "language", _LANGUAGE, "a BCP 47 language tag", "BB109", found
-    )
+    language = _language(doc, fields, found)
     identifier = _identifier(doc, fields, found)
     authors = _text_list(doc, fields, "authors", found)
     slug = str(fields.get("slug") or slugify(title or "") or "book")
@@ -103,7 +141,25 @@ def _metadata(doc: YamlDoc, fields: dict[str, Any], found: Collector) -> Metadat
         description=_text(doc, fields, "description", found),
         rights=_text(doc, fields, "rights", found),
         slug=slug,
+        era_notation=_era_notation(doc, fields, found),
     )
+
+
+def _language(doc: YamlDoc, fields: dict[str, Any], found: Collector) -> str | None:
+    value = _text(doc, fields, "language", found)
+    if value is not None and not is_language_tag(value):
+        found.error(
+            "BB109", f"language '{value}' is not a BCP 47 language tag", _at(doc, "language")
+        )
+        return None
+    return value
+
+
+def _era_notation(doc: YamlDoc, fields: dict[str, Any], found: Collector) -> str:
+    value = _text(doc, fields, "era-notation", found) or "BCE"
+    if value not in ERA_NOTATIONS:
+        found.error("BB105", f"era-notation '{value}' must be BCE or BC", _at(doc, "era-notation"))
+    return value
 
 
 def _identifier(doc: YamlDoc, fields: dict[str, Any], found: Collector) -> str | None:
@@ -192,6 +248,7 @@ def load_chapter(root: Path, path: Path, found: Collector) -> Chapter | None:
         anchors=tuple(parsed.anchors),
         source=path,
         location=SourceLocation(path=path, line=1),
+        era_location=_at(doc, "era") if era else None,
     )
 
 
@@ -215,9 +272,11 @@ def _era(doc: YamlDoc, fields: dict[str, Any], found: Collector) -> EdtfDate | N
     text = str(fields["era"])
     try:
         return parse_date(text)
+    except YearRangeError as exc:
+        found.error("BB211", f"era {exc}", _at(doc, "era"))
     except DateError as exc:
         found.error("BB204", f"era {exc}", _at(doc, "era"))
-        return None
+    return None
 
 
 # glossary.yaml
@@ -342,19 +401,3 @@ def _text_list(doc: YamlDoc, fields: dict[str, Any], key: str, found: Collector)
         return tuple(value)
     found.error("BB105", f"'{key}' must be a list of text", _at(doc, key))
     return ()
-
-
-def _matching(
-    doc: YamlDoc,
-    fields: dict[str, Any],
-    key: str,
-    pattern: re.Pattern[str],
-    what: str,
-    code: str,
-    found: Collector,
-) -> str | None:
-    value = _text(doc, fields, key, found)
-    if value is not None and not pattern.match(value):
-        found.error(code, f"{key} '{value}' is not {what}", _at(doc, key))
-        return None
-    return value

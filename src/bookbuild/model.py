@@ -81,6 +81,7 @@ class Chapter:
     anchors: tuple[str, ...] = ()
     source: Path
     location: SourceLocation
+    era_location: SourceLocation | None = None  # the `era:` line of the front matter
 
     @property
     def is_era(self) -> bool:
@@ -109,6 +110,7 @@ class Metadata:
     description: str | None
     rights: str | None
     slug: str
+    era_notation: str = "BCE"  # how dates before the common era are labelled: BCE or BC
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

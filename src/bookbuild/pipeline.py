@@ -24,7 +24,7 @@ from bookbuild.chronology import extract_chronology
 from bookbuild.coverage import lint_coverage
 from bookbuild.errors import Diagnostic, ManuscriptError, OutputError, error, has_errors
 from bookbuild.lint import lint_book
-from bookbuild.manuscript import load_manuscript
+from bookbuild.manuscript import draft_manuscript
 from bookbuild.model import Book, Event, SourceLocation
 from bookbuild.pagelist import PageStart, insert_page_breaks
 from bookbuild.render import (
@@ -52,11 +52,12 @@ def check(book_dir: Path) -> tuple[Diagnostic, ...]:
 
 def load_book(book_dir: Path) -> tuple[Book, tuple[Diagnostic, ...]]:
     """Load the manuscript and run the book-wide checks; raise ManuscriptError on any error."""
-    book, found = load_manuscript(book_dir)
-    found += lint_book(book)
+    # The book-wide checks run on whatever loaded, so one run reports every independent problem.
+    draft = draft_manuscript(book_dir)
+    found = draft.diagnostics + lint_book(draft.book, complete=draft.complete)
     if has_errors(found):
         raise ManuscriptError(found)
-    return book, found
+    return draft.book, found
 
 
 def build(

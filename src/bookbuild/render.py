@@ -157,7 +157,8 @@ def _context(
     book: Book, chronology: tuple[Event, ...], chapters: list[ChapterView], link: Any
 ) -> dict[str, Any]:
     by_id = {view.id: view for view in chapters}
-    rows = [_row(event, by_id[event.chapter_id], link) for event in chronology]
+    notation = book.meta.era_notation
+    rows = [_row(event, by_id[event.chapter_id], link, notation) for event in chronology]
     return {
         "meta": book.meta,
         "front": [v for v in chapters if v.part == "front"],
@@ -173,12 +174,12 @@ def _context(
     }
 
 
-def _row(event: Event, chapter: ChapterView, link: Any) -> ChronologyRow:
+def _row(event: Event, chapter: ChapterView, link: Any, notation: str) -> ChronologyRow:
     base = link(chapter)
     target = f"#{event.id}" if base.startswith("#") else f"{base}#{event.id}"
     return ChronologyRow(
         id=event.id,
-        date=format_date(event.date),
+        date=format_date(event.date, notation),
         iso_start=iso_range(event.date)[0],
         title=event.title,
         target=target,
@@ -191,7 +192,7 @@ def _chapter_views(book: Book, target: Target) -> list[ChapterView]:
     shared = {"image_srcs": image_names(book), "id_files": id_files(book)}
     parts = [("front", book.front_matter), ("chapter", book.body), ("back", book.back_matter)]
     return [
-        _chapter_view(chapter, part, renderer, shared)
+        _chapter_view(chapter, part, renderer, shared, book.meta.era_notation)
         for part, chapters in parts
         for chapter in chapters
     ]
@@ -214,7 +215,7 @@ def id_files(book: Book) -> dict[str, str]:
 
 
 def _chapter_view(
-    chapter: Chapter, part: str, renderer: HtmlRenderer, shared: dict[str, Any]
+    chapter: Chapter, part: str, renderer: HtmlRenderer, shared: dict[str, Any], notation: str
 ) -> ChapterView:
     env = {
         **shared,
@@ -225,7 +226,7 @@ def _chapter_view(
     return ChapterView(
         id=chapter.id,
         title=chapter.title,
-        era=format_era(chapter.era) if chapter.era else None,
+        era=format_era(chapter.era, notation) if chapter.era else None,
         summary=chapter.summary,
         html=renderer.render(chapter.tokens, env),
         file=f"{chapter.id}.xhtml",

@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bookbuild.dates import format_era
+from bookbuild.dates import format_era, format_year
 from bookbuild.model import Book, Event
 
 WIDTH, LEFT, RIGHT = 1000, 30, 970
 BAR_Y, BAR_HEIGHT = 96, 20
 MARK_SIZE, LABEL_GAP = 7, 50
+LABEL_CHAR = 8.5  # the average advance of a label character at font-size 16, in figure units
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -55,6 +56,11 @@ def layout_timeline(book: Book, events: Sequence[Event]) -> Timeline | None:
     ends += [e.date.upper.year for e in events if e.date.upper]
     last = max([*ends, first]) + 1
     scale = (RIGHT - LEFT) / (last - first)
+    notation = book.meta.era_notation
+
+    def word(year: int) -> str:
+        # Years are astronomical (0 is 1 BCE); a figure that spans the change of era labels both.
+        return format_year(year, notation, ce=first <= 0 < last - 1)
 
     def x_of(year: float) -> float:
         return round(LEFT + (year - first) * scale, 1)
@@ -70,20 +76,21 @@ def layout_timeline(book: Book, events: Sequence[Event]) -> Timeline | None:
                 width=round(x_of(end) - start, 1),
                 number=number,
                 title=chapter.title,
-                span=format_era(chapter.era),
+                span=format_era(chapter.era, notation),
             )
         )
     marks = _stack_marks([x_of(_midyear(e)) for e in events if e.date.lower and e.date.upper])
     years = _year_labels(
         [
-            (s.x, str(c.era.lower.year))
+            (s.x, word(c.era.lower.year))
             for s, c in zip(segments, eras, strict=True)
             if c.era and c.era.lower
         ]
-        + [(float(RIGHT), str(last - 1))]
+        + [(float(RIGHT), word(last - 1))]
     )
     alt = (
-        f"Timeline from {first} to {last - 1}: {len(segments)} eras shown as a bar, with "
+        f"Timeline from {word(first)} to {word(last - 1)}: {len(segments)} eras shown as a bar, "
+        f"with "
         f"{len(marks)} dated events marked above it. The eras are listed below the figure."
     )
     # Grow the figure upwards when a busy year stacks its marks high.
@@ -102,9 +109,7 @@ def layout_timeline(book: Book, events: Sequence[Event]) -> Timeline | None:
 def _midyear(event: Event) -> float:
     assert event.date.lower is not None and event.date.upper is not None
     lower, upper = event.date.lower, event.date.upper
-    return (
-        lower.year + lower.timetuple().tm_yday / 366 + upper.year + upper.timetuple().tm_yday / 366
-    ) / 2
+    return (lower.year + lower.day_of_year / 366 + upper.year + upper.day_of_year / 366) / 2
 
 
 def _stack_marks(xs: Sequence[float]) -> list[Mark]:
@@ -122,11 +127,17 @@ def _stack_marks(xs: Sequence[float]) -> list[Mark]:
 def _year_labels(points: Sequence[tuple[float, str]]) -> list[YearLabel]:
     """Place year labels below the bar, dropping to a second row where they would collide."""
     labels: list[YearLabel] = []
-    last_x = {0: -1e9, 1: -1e9}
+    last = {0: (-1e9, ""), 1: (-1e9, "")}
+
+    def clear(row: int, x: float, text: str) -> bool:
+        # Labels are centred on their x: keep half of each one's width, plus a gap, between them.
+        before, other = last[row]
+        return x - before >= max(LABEL_GAP, (len(other) + len(text)) * LABEL_CHAR / 2 + 12)
+
     for x, text in points:
-        row = 0 if x - last_x[0] >= LABEL_GAP else 1
-        if x - last_x[row] < LABEL_GAP:
+        row = 0 if clear(0, x, text) else 1
+        if not clear(row, x, text):
             continue
-        last_x[row] = x
+        last[row] = (x, text)
         labels.append(YearLabel(x=x, y=BAR_Y + BAR_HEIGHT + 22 + row * 22, text=text))
     return labels
