@@ -141,7 +141,24 @@ class ParsedBody:
             del token.attrs[name]
         lang = token.attrGet("lang")
         if lang is not None and lang != "" and not is_language_tag(str(lang)):
+            where = self._attr_location(where, f"lang={lang}", before=token.block)
             self.found.error("BB109", f"lang '{lang}' is not a BCP 47 language tag", where)
+
+    def _attr_location(self, near: SourceLocation, attr: str, *, before: bool) -> SourceLocation:
+        """Return where an attribute is written: after a span's start, or above its block."""
+        name, value = attr.split("=", 1)
+        pattern = re.compile(rf"\b{re.escape(name)}\s*=\s*[\"']?{re.escape(value)}")
+        found = [
+            (number, match.start() + 1)
+            for number in range(max(near.line - 5, 1), near.line + 3)
+            if number <= len(self.source.lines)
+            for match in pattern.finditer(self.source.lines[number - 1])
+        ]
+        at = (near.line, near.col)
+        if choices := [f for f in found if (f < at if before else f >= at)]:
+            line, col = choices[-1] if before else choices[0]
+            return SourceLocation(path=near.path, line=line, col=col)
+        return near
 
     def _event(self, span: markup.Span, where: SourceLocation) -> None:
         token = span.open_token
