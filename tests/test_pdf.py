@@ -16,7 +16,7 @@ from bookbuild.pipeline import BuildResult, build
 from tests.conftest import FIXTURE, output
 
 MM = 72 / 25.4
-OUR_FONTS = ("BB-Serif", "BB-Sans", "BB-Fallback")
+OUR_FONTS = ("BB-Serif", "BB-Sans", "BB-Mono", "BB-Fallback")
 
 
 def fonts_used(pdf: Path) -> set[str]:

@@ -16,6 +16,8 @@ FONTS = {
     "fonts/serif-italic.ttf": ("Source Serif 4", "italic"),
     "fonts/sans.ttf": ("Source Sans 3", "normal"),
     "fonts/sans-italic.ttf": ("Source Sans 3", "italic"),
+    "fonts/mono.ttf": ("Source Code Pro", "normal"),
+    "fonts/mono-italic.ttf": ("Source Code Pro", "italic"),
 }
 # The PyPI package that ships each font.
 FONT_PACKAGES = {
@@ -23,8 +25,12 @@ FONT_PACKAGES = {
     "fonts/serif-italic.ttf": "fontpkg_source_serif_4",
     "fonts/sans.ttf": "fontpkg_source_sans_3",
     "fonts/sans-italic.ttf": "fontpkg_source_sans_3",
+    "fonts/mono.ttf": "fontpkg_source_code_pro",
+    "fonts/mono-italic.ttf": "fontpkg_source_code_pro",
 }
 THEME_FILES = ("print.css", "epub.css")
+# Theme files only the print edition uses: the mark on the continuation rows of wrapped code.
+PRINT_FILES = ("code-wrap.svg",)
 # Scripts our fonts lack (Georgian, Armenian, Greek, Hebrew...) fall back to this font, named in
 # the theme, rather than to whatever Pango finds on the machine. Debian's fonts-dejavu-core.
 FALLBACK_FONT = ("fonts/fallback.ttf", Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"))
@@ -82,6 +88,7 @@ def collect_assets(book: Book, styles: Path, *, fonts: bool = True) -> Mapping[s
     assets: dict[str, Asset] = {name: styles / name for name in THEME_FILES}
     if fonts:
         assets.update(font_files())
+        assets.update({name: styles / name for name in PRINT_FILES if (styles / name).is_file()})
     images = {i.src: i.path for c in book.chapters for i in c.images}
     assets.update({name: images[src] for src, name in image_names(book).items()})
     return MappingProxyType(assets)

@@ -12,6 +12,8 @@ from markdown_it.token import Token
 from mdit_py_plugins.attrs import attrs_block_plugin, attrs_plugin
 from mdit_py_plugins.footnote import footnote_plugin
 
+from bookbuild.codeblocks import render_print_code
+
 Target = Literal["print", "epub"]
 
 # The start of an attribute block that follows a bracketed span: `]{`.
@@ -180,6 +182,9 @@ class HtmlRenderer:
         self.md.add_render_rule("table_close", _table_close)
         self.md.add_render_rule("th_open", _th_open)
         self.md.add_render_rule("th_close", _th_close)
+        if target == "print":
+            self.md.add_render_rule("fence", render_print_code)
+            self.md.add_render_rule("code_block", render_print_code)
 
     def render(self, tokens: Sequence[Token], env: dict[str, Any]) -> str:
         """Return the body HTML and, for the EPUB, its footnotes as asides."""

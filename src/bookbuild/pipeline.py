@@ -14,6 +14,7 @@ import jinja2
 
 from bookbuild.assets import (
     FONT_NAMES,
+    PRINT_FILES,
     Asset,
     collect_assets,
     default_styles_dir,
@@ -182,7 +183,7 @@ def build_epub_bytes(
     epub_assets = {
         name: asset
         for name, asset in assets.items()
-        if name.startswith("images/") or name.endswith(".svg")
+        if (name.startswith("images/") or name.endswith(".svg")) and name not in PRINT_FILES
     }
     epub_assets["epub.css"] = assets["epub.css"]
     cover = cached_cover(book.meta)
