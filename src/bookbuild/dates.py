@@ -204,7 +204,7 @@ _PLAIN = re.compile(
 )
 _OPEN_ENDS = {"..": True, "": False}
 # A year of five digits or more: EDTF's 'Y10000', or '10000-01-01', which EDTF does not allow.
-_LONG_YEAR = re.compile(r"(?:\.\.)?(?:Y|-?\d{5})")
+_LONG_YEAR = re.compile(r"(?:\.\.)?Y?-?\d{5}")
 SEASON_MONTHS: Final = {"21": (3, 5), "22": (6, 8), "23": (9, 11), "24": (12, 12)}
 _CE: Final = {"BCE": "CE", "BC": "AD"}
 
