@@ -14,6 +14,7 @@ from bookbuild.pipeline import BuildResult, build
 from tests.conftest import output
 from tests.test_pdf import MM, OUR_FONTS
 from tests.test_stages import write_manuscript
+from tests.validators import run_epubcheck
 
 # 130 characters with spaces, where the line may wrap at a space, and 130 without any.
 LONG = (
@@ -52,6 +53,7 @@ def mono_rows(pdf_path: Path) -> tuple[int, list[list[dict[str, object]]]]:
 
 
 def test_code_is_in_our_embedded_subset_monospace(code_build: BuildResult) -> None:
+    assert code_build.diagnostics == ()  # WeasyPrint's warnings would be diagnostics here
     assert "BB-Mono" in OUR_FONTS
     reader = pypdf.PdfReader(output(code_build, ".pdf"))
     names = set()
@@ -125,3 +127,6 @@ def test_epub_keeps_code_as_written(code_build: BuildResult) -> None:
     (pre,) = page.xpath("//x:pre", namespaces=ns)
     assert "".join(pre.itertext()) == "\n".join(CODE) + "\n"
     assert "white-space: pre-wrap" in css
+    code, report = run_epubcheck(output(code_build, ".epub"))
+    assert code == 0, report
+    assert "Messages: 0 fatals / 0 errors / 0 warnings / 0 infos" in report, report
