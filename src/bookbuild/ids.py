@@ -43,14 +43,18 @@ def validate_author_ids(
     for chapter in chapters:
         seen.setdefault(chapter.id, f"chapter '{chapter.title}'")
         seen.update({e.id: f"an event at {e.location}" for e in chapter.events if e.id not in seen})
-    for event in (e for c in chapters for e in c.events):
-        if (problem := id_problem(event.id)) is not None:
-            found.append(error(*problem, event.location))
     for chapter in chapters:
         if _GENERATED.match(chapter.id):
             found.append(error(*(id_problem(chapter.id) or ("BB119", "")), chapter.location))
-        for anchor in chapter.author_ids:
-            found += _check(anchor.id, anchor.location, seen)
+        events = [
+            (e.location, error(*p, e.location)) for e in chapter.events if (p := id_problem(e.id))
+        ]
+        anchors = [
+            (a.location, d) for a in chapter.author_ids for d in _check(a.id, a.location, seen)
+        ]
+        found += [
+            d for _, d in sorted(events + anchors, key=lambda pair: (pair[0].line, pair[0].col))
+        ]
     return found
 
 

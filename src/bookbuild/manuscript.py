@@ -61,6 +61,8 @@ _LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
 _UUID_URN = re.compile(r"^urn:uuid:[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}$")
 _ISBN = re.compile(r"^(urn:isbn:)?(97[89]-?)?(\d-?){9}[\dX]$")
 _ID = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
+# Values that are never set as lines of text, so the word-length limit does not apply.
+_NOT_LAID_OUT = frozenset({"identifier", "language", "slug", "date", "id", "era", "limits"})
 # Editors' lock, swap and backup files (Emacs `.#x.md`, `#x.md#`, `x.md~`; Vim `.x.md.swp`).
 _NOT_A_CHAPTER = re.compile(r"^[.#]|~$")
 
@@ -425,6 +427,8 @@ def _xml_text(doc: YamlDoc, key: str, value: str, found: Collector) -> str:
 def _check_words(doc: YamlDoc, fields: dict[str, Any], limits: Limits, found: Collector) -> None:
     """Report text values with a run too long to break into lines."""
     for key, value in fields.items():
+        if key in _NOT_LAID_OUT:
+            continue
         texts = value if isinstance(value, list) else [value]
         runs = (long_run(t, limits.word_length) for t in texts if isinstance(t, str))
         if run := next((r for r in runs if r), None):

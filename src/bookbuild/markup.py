@@ -121,7 +121,8 @@ def source_positions(
 def _span_text(children: Sequence[Token], index: int) -> str:
     """Return the plain text inside the span that opens at `index`."""
     depth, parts = 0, []
-    for token in children[index:]:
+    for n in range(index, len(children)):  # neither a copy nor a skip of the rest: linear
+        token = children[n]
         depth += {"span_open": 1, "span_close": -1}.get(token.type, 0)
         if depth == 0:
             break
