@@ -207,6 +207,17 @@ def test_check_json_survives_an_impossible_date(tmp_path: Path) -> None:
     assert '"code": "BB105"' in out and '"line": 4' in out
 
 
+def test_a_lone_surrogate_escape_is_refused_at_its_column(tmp_path: Path) -> None:
+    chapter = '---\ntitle: "Broken \\ud800 title"\n---\nText.\n'
+    root = write_manuscript(tmp_path / "m", {"01-a.md": chapter})
+    code, _, err = run(["build", str(root), "--out", str(tmp_path / "out"), "--format", "epub"])
+    assert (code, err) == (
+        1,
+        f"{root}/chapters/01-a.md:2:18: error: invalid YAML: while parsing a quoted scalar: "
+        "found invalid Unicode character escape code [BB102]\n",
+    )
+
+
 def test_characters_xml_cannot_hold_are_replaced_in_every_output(tmp_path: Path) -> None:
     chapter = '---\ntitle: "Ti\\x01tle"\n---\nA line\vbroken in Word, a \uffff and \x07.\n'
     root = write_manuscript(tmp_path / "m", {"01-a.md": chapter})
