@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import re
 import shutil
@@ -177,6 +178,17 @@ def test_hidden_lock_and_backup_files_are_not_chapters(tmp_path: Path) -> None:
     with zipfile.ZipFile(out / "t.epub") as epub:
         pages = [n for n in epub.namelist() if n.endswith(".xhtml") and "/a." in f"/{n}"]
     assert pages == ["EPUB/a.xhtml"]
+
+
+def test_a_file_name_that_is_not_utf8_still_gives_valid_json(tmp_path: Path) -> None:
+    root = write_manuscript(tmp_path / "m", {"01-a.md": CHAPTER})
+    name = os.path.join(os.fsencode(root / "chapters"), b"\xff-b.md")
+    with open(name, "wb") as chapter:
+        chapter.write(b"---\ntitle: B\nmood: odd\n---\nText.\n")
+    code, out, _ = run(["check", str(root), "--format", "json"])
+    assert code == 0
+    (warning,) = json.loads(out.encode("utf-8"))
+    assert warning["path"] == f"{root}/chapters/\\xff-b.md"
 
 
 # YAML, text and limits

@@ -117,6 +117,8 @@ def main(
     except BookbuildError as exc:
         _report(exc.diagnostics, stdout if _json(args) else stderr, as_json=_json(args))
         return EXIT_FAILED
+    except BrokenPipeError:  # the reader went away (`| head`): nobody is left to tell
+        return EXIT_FAILED
     except Exception as exc:  # a bug in a stage: say which stage, without a traceback
         progress.done()
         diagnostic = internal_error(progress.step, exc, getattr(args, "dir", None))

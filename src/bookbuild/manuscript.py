@@ -239,6 +239,10 @@ def load_chapter(root: Path, path: Path, found: Collector, limits: Limits) -> Ch
         found=found,
     )
     parsed.walk(tokens)
+    for event in parsed.events:
+        # The chronology sets an event's title as text, even when only an attribute gave it.
+        if run := long_run(event.title, limits.word_length):
+            found.error("BB122", word_message(run[0], limits.word_length), event.location)
     parsed.check_footnotes(tokens, env)
     markup.mark_blocks(tokens, chapter_id)
     title = _text(doc, fields, "title", found)

@@ -41,9 +41,12 @@ class FrontMatterSplit:
     body_first_line: int
 
 
-def read_source(path: Path, root: Path, limit: int = DEFAULT_FILE_SIZE) -> SourceText:
-    """Return a manuscript file's text: BOM removed, CRLF folded to LF, XML-safe characters."""
-    raw = read_manuscript_bytes(path, root, limit)
+def read_source(path: Path, root: Path | None = None, limit: int = DEFAULT_FILE_SIZE) -> SourceText:
+    """Return a manuscript file's text: BOM removed, CRLF folded to LF, XML-safe characters.
+
+    The file must lie inside `root` (by default, its own folder) under the reading policy.
+    """
+    raw = read_manuscript_bytes(path, path.parent if root is None else root, limit)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
