@@ -157,11 +157,11 @@ def test_a_device_inside_the_book_is_refused(tmp_path: Path) -> None:
 def test_a_file_over_the_size_limit_is_refused_without_being_read(tmp_path: Path) -> None:
     root = write_manuscript(tmp_path / "m", {"01-a.md": CHAPTER})
     with open(root / "chapters" / "02-big.md", "wb") as big:
-        big.truncate(16 * 1024 * 1024 + 1)  # sparse: costs no disk
+        big.truncate(2 * 1024 * 1024 + 1)  # sparse: costs no disk
     code, err, _ = run_limited(["check", "m"], cwd=tmp_path)
     assert (code, err) == (
         1,
-        "m/chapters/02-big.md: error: file is larger than the limit of 16 MiB; raise "
+        "m/chapters/02-big.md: error: file is larger than the limit of 2 MiB; raise "
         "`limits: file-size` in book.yaml to read it [BB116]\n",
     )
 

@@ -14,9 +14,9 @@ from pathlib import Path
 
 from markdown_it.token import Token
 
-from bookbuild.errors import Diagnostic, error
+from bookbuild.errors import Diagnostic, ManuscriptError, error
 from bookbuild.model import SourceLocation
-from bookbuild.sources import DEFAULT_FILE_SIZE, format_size
+from bookbuild.sources import DEFAULT_FILE_SIZE, format_size, within
 
 _MIB = 1 << 20
 
@@ -30,7 +30,9 @@ class Limit:
 
 
 LIMITS = (
-    Limit(key="file-size", default=DEFAULT_FILE_SIZE, ceiling=256 * _MIB, what="bytes a file"),
+    Limit(key="file-size", default=DEFAULT_FILE_SIZE, ceiling=64 * _MIB, what="bytes a file"),
+    # Checking costs about 8 s and 100 MB a MiB of Markdown; this keeps it within 30 s and 1 GiB.
+    Limit(key="book-size", default=4 * _MIB, ceiling=256 * _MIB, what="bytes in all"),
     # XHTML readers (lxml among them) refuse documents nested 256 deep; the page and its
     # sections take a few of those levels.
     Limit(key="nesting", default=64, ceiling=200, what="levels of nesting"),
@@ -44,6 +46,7 @@ _UNITS = {None: 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30}
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Limits:
     file_size: int = DEFAULT_FILE_SIZE
+    book_size: int = 4 * _MIB
     nesting: int = 64
     word_length: int = 500
 
@@ -52,14 +55,39 @@ def parse_limit(limit: Limit, value: object) -> int | str:
     """Return the limit's value, or a message saying why it cannot be used."""
     text = str(value) if isinstance(value, str | int) and not isinstance(value, bool) else ""
     match = _SIZE.match(text)
-    if not match or (match[2] and limit.key != "file-size"):
-        unit = " (bytes, or with KiB, MiB or GiB)" if limit.key == "file-size" else ""
+    sized = limit.key.endswith("-size")
+    if not match or (match[2] and not sized):
+        unit = " (bytes, or with KiB, MiB or GiB)" if sized else ""
         return f"limit '{limit.key}' must be a whole number{unit}"
     number = int(match[1]) * _UNITS[match[2]]
     if not 0 < number <= limit.ceiling:
-        shown = format_size(limit.ceiling) if limit.key == "file-size" else str(limit.ceiling)
+        shown = format_size(limit.ceiling) if sized else str(limit.ceiling)
         return f"limit '{limit.key}' must be between 1 and {shown}"
     return number
+
+
+def check_book_size(root: Path, paths: Sequence[Path], limits: Limits) -> Iterator[Diagnostic]:
+    """Report a manuscript whose files add up to more than the limit, before reading them."""
+    total = sum(_size(path, root) for path in paths)
+    if total > limits.book_size:
+        yield error(
+            "BB123",
+            f"the manuscript's files add up to {_amount(total)}, more than the limit of "
+            f"{format_size(limits.book_size)}; raise `limits: book-size` in book.yaml to build it",
+            SourceLocation(path=root, line=0),
+        )
+
+
+def _amount(size: int) -> str:
+    return f"{size / _MIB:.1f} MiB" if size >= _MIB else f"{size} bytes"
+
+
+def _size(path: Path, root: Path) -> int:
+    """Return a file's size, or 0 for one the reading policy will refuse anyway."""
+    try:
+        return within(path, root).stat().st_size if path.is_file() else 0
+    except (OSError, ManuscriptError):
+        return 0
 
 
 def check_nesting(

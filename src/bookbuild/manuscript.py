@@ -15,6 +15,7 @@ from bookbuild.errors import Collector, Diagnostic, ManuscriptError, has_errors
 from bookbuild.limits import (
     LIMITS,
     Limits,
+    check_book_size,
     check_nesting,
     check_words,
     long_run,
@@ -73,9 +74,12 @@ def load_manuscript(root: Path) -> tuple[Book, tuple[Diagnostic, ...]]:
     doc = found.guard(lambda: read_book_yaml(root, found))
     limits = load_limits(doc, found) if doc else Limits()
     meta = found.guard(lambda: load_metadata(doc, found, limits)) if doc else None
+    paths = chapter_paths(root, found)
+    if too_large := list(check_book_size(root, [*paths, root / "glossary.yaml"], limits)):
+        raise ManuscriptError([*found, *too_large])
     chapters = tuple(
         chapter
-        for path in chapter_paths(root, found)
+        for path in paths
         if (chapter := found.guard(lambda path=path: load_chapter(root, path, found, limits)))  # type: ignore[misc]
     )
     glossary = found.guard(lambda: load_glossary(root, found, limits)) or ()

@@ -14,7 +14,7 @@ from bookbuild.errors import Diagnostic, ManuscriptError, error, warning
 from bookbuild.model import SourceLocation
 
 # The largest manuscript file read, unless book.yaml's `limits: file-size` says otherwise.
-DEFAULT_FILE_SIZE = 16 * 1024 * 1024
+DEFAULT_FILE_SIZE = 2 * 1024 * 1024
 # Characters XML 1.0 cannot hold (tab and line ends aside), and lone surrogates.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 # Word's manual line break (Shift+Enter) and the form feed read as spaces; the rest as U+FFFD.
