@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from bookbuild import markup
+from bookbuild import lint, markup
 from bookbuild.cli import main
 from tests.conftest import FIXTURE
 from tests.test_stages import BOOK_YAML, write_manuscript
@@ -477,3 +477,19 @@ def test_generated_bodies_build_a_pdf_cleanly(tmp_path: Path, body: str) -> None
     shutil.rmtree(root, ignore_errors=True)
     write_tree(root, {"book.yaml": BOOK_YAML, "chapters/01-a.md": f"---\ntitle: A\n---\n{body}\n"})
     answers_cleanly(["build", str(root), "--out", str(root / "out"), "--format", "pdf"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    forms=st.lists(st.text(alphabet="ab -", min_size=1, max_size=5), min_size=1, max_size=4),
+    text=st.text(alphabet="ab -.", max_size=30),
+)
+def test_glossary_forms_found_in_one_pass_agree_with_a_search_for_each(
+    forms: list[str], text: str
+) -> None:
+    ordered = sorted(set(forms), key=len, reverse=True)
+    pattern = re.compile(rf"(?<!\w)(?=({'|'.join(map(re.escape, ordered))})(?!\w))")
+    found = sorted({match[1] for match in pattern.finditer(text)})
+    for form in forms:
+        searched = re.search(rf"(?<!\w){re.escape(form)}(?!\w)", text) is not None
+        assert lint._within_found(form, found) == searched

@@ -109,7 +109,8 @@ def check_nesting(
 
 def long_run(text: str, limit: int) -> re.Match[str] | None:
     """Return the first run of more than `limit` characters without a space, if any."""
-    return re.search(rf"\S{{{limit + 1},}}", text)
+    # Only tried where a run starts (the lookbehind), so the search stays linear in the text.
+    return re.search(rf"(?<!\S)\S{{{limit + 1}}}\S*", text)
 
 
 def word_message(run: str, limit: int) -> str:
