@@ -318,6 +318,17 @@ def test_a_long_paragraph_of_brackets_checks_in_linear_time(tmp_path: Path) -> N
     assert seconds < 30
 
 
+def test_a_large_unused_glossary_checks_in_linear_time(tmp_path: Path) -> None:
+    glossary = "".join(f"- term: Term{n} word\n  description: D.\n" for n in range(3000))
+    prose = ("Some prose about Term1 word and other things. " * 20 + "\n\n") * 300
+    root = write_manuscript(tmp_path / "m", {"01-a.md": f"---\ntitle: A\n---\n{prose}"})
+    (root / "glossary.yaml").write_text(glossary)
+    code, err, seconds = run_limited(["check", "m"], cwd=tmp_path)
+    assert code == 0
+    assert err.count("[BB403]") == 2999  # about a minute when each unused term searched the text
+    assert seconds < 30
+
+
 # Ids
 
 
