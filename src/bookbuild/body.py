@@ -13,7 +13,7 @@ from bookbuild import markup
 from bookbuild.dates import DateError, EdtfDate, YearRangeError, parse_date
 from bookbuild.errors import Collector
 from bookbuild.langtags import is_language_tag
-from bookbuild.model import Event, Image, Link, SourceLocation
+from bookbuild.model import Anchor, Event, Image, Link, SourceLocation
 from bookbuild.sources import SourceText
 
 # Attributes an author may set on a span or block; anything else could smuggle in markup.
@@ -29,6 +29,9 @@ PARSER_ATTRS = {
 _URL = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*:|//)")
 _IMAGE_START = re.compile(r"!\[")
 _NOTE_CALL = re.compile(r"\[\^([^\]\s]+)\]")
+# An attribute block the parser could not read, left in the text: `]{#a b}`, `{.x y=}`.
+_LOOSE_ATTRS = re.compile(r"(?:\]|^)(\{\s*(?:[#.][\w-]|[\w-]+=)[^{}\n]*\})")
+_NOTE_DEFINITION = re.compile(r"^\s{0,3}\[\^([^\]]+)\]:")
 
 
 class ParsedBody:
@@ -50,11 +53,13 @@ class ParsedBody:
         self.images: list[Image] = []
         self.links: list[Link] = []
         self.anchors: list[str] = []
+        self.author_ids: list[Anchor] = []
 
     def walk(self, tokens: Sequence[Token]) -> None:
         """Check every token of the body."""
         for token in tokens:
             self._filter_attrs(token, self._line_of(token))
+            self._note_id(token, self._line_of(token))
             self._note_anchor(token)
             if token.type == "inline":
                 self._walk_inline(token)
@@ -68,30 +73,42 @@ class ParsedBody:
             for t in i.children or []
             if t.type == "footnote_ref"
         }
+        definitions = self._definitions()
         for label in (key.removeprefix(":") for key in env.get("footnotes", {}).get("refs", {})):
             if label not in used:
-                where = self._definition(label)
+                line = definitions.get(label, self.first_line)
+                where = SourceLocation(path=self.source.path, line=line)
                 self.found.warn("BB501", f"footnote [^{label}] is defined but never used", where)
         for inline in (t for t in tokens if t.type == "inline"):
-            for child in inline.children or []:
-                for match in _NOTE_CALL.finditer(child.content if child.type == "text" else ""):
-                    offset = max(inline.content.find(match[0]), 0)
-                    line, col = markup.source_position(
-                        inline, offset, self.first_line, self.source.lines
-                    )
-                    where = SourceLocation(path=self.source.path, line=line, col=col)
-                    self.found.error(
-                        "BB502", f"footnote [^{match[1]}] is used but never defined", where
-                    )
+            self._undefined_calls(inline)
 
-    def _definition(self, label: str) -> SourceLocation:
-        """Return the line that defines a footnote; the parser drops unused definitions."""
-        pattern = re.compile(rf"^\s{{0,3}}\[\^{re.escape(label)}\]:")
+    def _undefined_calls(self, inline: Token) -> None:
+        """Report the calls the parser left as text: their note is not defined."""
+        calls, searched = [], 0
+        for child in (c for c in inline.children or [] if c.type == "text"):
+            for match in _NOTE_CALL.finditer(child.content):
+                # Each call is looked for after the one before: linear, and the right one.
+                offset = inline.content.find(match[0], searched)
+                searched = offset + 1 if offset >= 0 else searched
+                calls.append((match[1], max(offset, 0)))
+        offsets = [offset for _, offset in calls]
+        places = markup.source_positions(inline, offsets, self.first_line, self.source.lines)
+        for (label, _), (line, col) in zip(calls, places, strict=True):
+            where = SourceLocation(path=self.source.path, line=line, col=col)
+            self.found.error("BB502", f"footnote [^{label}] is used but never defined", where)
+
+    def _definitions(self) -> dict[str, int]:
+        """Return the line that defines each footnote; the parser drops unused definitions."""
         lines = self.source.lines[self.first_line - 1 :]
-        line = next((n for n, text in enumerate(lines) if pattern.match(text)), None)
-        if line is None:
-            return SourceLocation(path=self.source.path, line=self.first_line)
-        return SourceLocation(path=self.source.path, line=self.first_line + line)
+        found: dict[str, int] = {}
+        for n, text in enumerate(lines):
+            if match := _NOTE_DEFINITION.match(text):
+                found.setdefault(match[1], self.first_line + n)
+        return found
+
+    def _note_id(self, token: Token, where: SourceLocation) -> None:
+        if "id" in token.attrs:
+            self.author_ids.append(Anchor(id=str(token.attrs["id"]), location=where))
 
     def _note_anchor(self, token: Token) -> None:
         if anchor := token.attrGet("id"):
@@ -108,19 +125,20 @@ class ParsedBody:
                 self._event(span, where)
             else:
                 self._filter_attrs(span.open_token, where)
+                self._note_id(span.open_token, where)
         for child in inline.children or []:
             if child.type != "span_open":
                 self._filter_attrs(child, self._line_of(inline))
+                self._note_id(child, self._line_of(inline))
             self._note_anchor(child)
             href = str(child.attrGet("href") or "") if child.type == "link_open" else ""
             if href.startswith("#"):
                 self.links.append(Link(target=href[1:], location=self._line_of(inline)))
         images = [t for t in inline.children or [] if t.type == "image"]
         starts = [m.start() for m in _IMAGE_START.finditer(inline.content)]
-        for n, image in enumerate(images):
-            line, col = markup.source_position(
-                inline, starts[n] if n < len(starts) else 0, self.first_line, self.source.lines
-            )
+        offsets = [starts[n] if n < len(starts) else 0 for n in range(len(images))]
+        places = markup.source_positions(inline, offsets, self.first_line, self.source.lines)
+        for image, (line, col) in zip(images, places, strict=True):
             self._image(image, SourceLocation(path=self.source.path, line=line, col=col))
         for child in inline.children or []:
             if child.type == "text" and "]{" in child.content and ".event" in child.content:
@@ -130,6 +148,13 @@ class ParsedBody:
                     "event attributes could not be read; write them as "
                     '{.event date="1959-05" title="..."}',
                     where,
+                )
+            elif child.type == "text" and (match := _LOOSE_ATTRS.search(child.content)):
+                self.found.error(
+                    "BB205",
+                    f"attributes {match[1]} could not be read and would be printed as text; "
+                    "an id is one word ({#name}) and a value with spaces is quoted",
+                    self._line_of(inline),
                 )
 
     def _filter_attrs(self, token: Token, where: SourceLocation) -> None:

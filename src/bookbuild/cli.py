@@ -6,12 +6,14 @@ import argparse
 import json
 import sys
 import time
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
 from bookbuild import __version__
-from bookbuild.errors import BookbuildError, Diagnostic, Severity
+from bookbuild.errors import BookbuildError, Diagnostic, Severity, error
+from bookbuild.model import SourceLocation
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 FORMATS = ("pdf", "epub", "html")
@@ -85,8 +87,10 @@ class Progress:
         self.stream, self.verbose = stream, verbose
         self.enabled = verbose or (not quiet and stream.isatty())
         self.start = time.perf_counter()
+        self.step = "starting"
 
     def __call__(self, step: str) -> None:
+        self.step = step
         if self.verbose:
             self.stream.write(f"[{time.perf_counter() - self.start:6.2f} s] {step}\n")
         elif self.enabled:
@@ -107,18 +111,44 @@ def main(
         args = create_parser().parse_args(argv)
     except SystemExit as exc:
         return int(exc.code or 0) and EXIT_USAGE
+    progress = Progress(stderr, quiet=args.quiet, verbose=args.verbose)
     try:
-        return _run(args, stdout, stderr)
+        return _run(args, stdout, stderr, progress)
     except BookbuildError as exc:
         _report(exc.diagnostics, stdout if _json(args) else stderr, as_json=_json(args))
         return EXIT_FAILED
+    except BrokenPipeError:  # the reader went away (`| head`): nobody is left to tell
+        return EXIT_FAILED
+    except Exception as exc:  # a bug in a stage: say which stage, without a traceback
+        progress.done()
+        diagnostic = internal_error(progress.step, exc, getattr(args, "dir", None))
+        _report([diagnostic], stdout if _json(args) else stderr, as_json=_json(args))
+        if args.verbose:
+            traceback.print_exception(exc, file=stderr)
+        return EXIT_FAILED
+
+
+def internal_error(step: str, exc: BaseException, book_dir: Path | None) -> Diagnostic:
+    """Return the diagnostic for an unexpected exception: a bug to report, not a traceback."""
+    detail = " ".join(f"{type(exc).__name__}: {exc}".split())
+    if len(detail) > 300:
+        detail = detail[:300] + "..."
+    message = (
+        f"internal error while {step}: {detail}; please report this, with the manuscript "
+        "if you can (run with -v for the traceback)"
+    )
+    where = SourceLocation(path=book_dir, line=0) if book_dir is not None else None
+    return error("BB990", message, where)
 
 
 def _json(args: argparse.Namespace) -> bool:
     return getattr(args, "output", "text") == "json"
 
 
-def _run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+def _run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, progress: Progress) -> int:
+    progress.step = {"new": "creating the manuscript", "serve": "serving the book"}.get(
+        args.command, "checking the manuscript"
+    )
     if args.command == "new":
         from bookbuild.scaffold import create_manuscript
 
@@ -138,16 +168,15 @@ def _run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         found = pipeline.check(args.dir)
         _report(found, stdout if _json(args) else stderr, as_json=_json(args))
         return _verdict(found, args.strict)
-    return _build(args, stdout, stderr)
+    return _build(args, stdout, stderr, progress)
 
 
-def _build(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+def _build(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, progress: Progress) -> int:
     from bookbuild import pipeline
 
     if args.strict and _verdict(found := pipeline.check(args.dir), True):
         _report(found, stderr)
         return EXIT_FAILED
-    progress = Progress(stderr, quiet=args.quiet, verbose=args.verbose)
     try:
         result = pipeline.build(
             args.dir,

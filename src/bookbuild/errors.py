@@ -31,7 +31,7 @@ class Diagnostic:
             "code": self.code,
             "severity": self.severity.value,
             "message": self.message,
-            "path": str(where.path) if where else None,
+            "path": _printable(str(where.path)) if where else None,
             "line": where.line if where and where.line > 0 else None,
             "col": where.col if where and where.line > 0 else None,
         }
@@ -40,6 +40,11 @@ class Diagnostic:
         """Return the diagnostic as `path:line:col: severity: message [code]`."""
         where = f"{self.location}: " if self.location else ""
         return f"{where}{self.severity.value}: {self.message} [{self.code}]"
+
+
+def _printable(path: str) -> str:
+    """Return a path as valid Unicode: bytes of a file name that are not UTF-8 as `\\xff`."""
+    return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def error(code: str, message: str, location: SourceLocation | None = None) -> Diagnostic:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import re
 from collections.abc import Iterator
@@ -72,20 +73,27 @@ def lint_glossary(book: Book) -> Iterator[Diagnostic]:
         return
     text = " ".join(chapter_text(c) for c in book.chapters)
     forms = sorted({f for e in book.glossary for f in (e.term, *e.aliases)}, key=len, reverse=True)
-    # One pass finds most forms at once; where forms overlap it records only the longest, so
-    # a form it missed is looked for again on its own before it is called unused.
+    # One pass finds the forms at once; where several start at one place it records only the
+    # longest, so a shorter form also occurs there when it is a word-bounded prefix of it.
     pattern = re.compile(rf"(?<!\w)(?=({'|'.join(map(re.escape, forms))})(?!\w))")
-    found = {match[1] for match in pattern.finditer(text)}
+    found = sorted({match[1] for match in pattern.finditer(text)})
     for entry in book.glossary:
         names = (entry.term, *entry.aliases)
-        if not found.intersection(names) and not any(_occurs(name, text) for name in names):
+        if not any(_within_found(name, found) for name in names):
             yield warning(
                 "BB403", f"glossary term '{entry.term}' never appears in the text", entry.location
             )
 
 
-def _occurs(form: str, text: str) -> bool:
-    return re.search(rf"(?<!\w){re.escape(form)}(?!\w)", text) is not None
+def _within_found(form: str, found: list[str]) -> bool:
+    """Return whether the form, or a found form that starts with it and a word there, was found."""
+    # The found forms that start with this one sit together in sorted order.
+    for n in range(bisect.bisect_left(found, form), len(found)):
+        if not found[n].startswith(form):
+            break
+        if found[n] == form or re.match(r"\W", found[n][len(form)]):
+            return True
+    return False
 
 
 def lint_links(book: Book) -> Iterator[Diagnostic]:

@@ -3,16 +3,27 @@
 from __future__ import annotations
 
 import datetime
+import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from bookbuild import body, markup
+from bookbuild import body, ids, markup
 from bookbuild.dates import DateError, EdtfDate, YearRangeError, parse_date
 from bookbuild.errors import Collector, Diagnostic, ManuscriptError, has_errors
 from bookbuild.langtags import is_language_tag
+from bookbuild.limits import (
+    LIMITS,
+    Limits,
+    check_book_size,
+    check_nesting,
+    check_words,
+    long_run,
+    parse_limit,
+    word_message,
+)
 from bookbuild.model import (
     RESERVED_IDS,
     Book,
@@ -21,7 +32,15 @@ from bookbuild.model import (
     Metadata,
     SourceLocation,
 )
-from bookbuild.sources import read_source, slugify, split_front_matter
+from bookbuild.sources import (
+    character_message,
+    has_bad_characters,
+    read_source,
+    replace_characters,
+    slugify,
+    split_front_matter,
+    within,
+)
 from bookbuild.yamlsrc import YamlDoc, item_nodes, key_names, key_nodes, parse_yaml
 
 T = TypeVar("T")
@@ -38,6 +57,7 @@ BOOK_KEYS = (
     "rights",
     "slug",
     "era-notation",
+    "limits",
 )
 ERA_NOTATIONS = ("BCE", "BC")
 CHAPTER_KEYS = ("title", "era", "summary", "id")
@@ -45,6 +65,12 @@ GLOSSARY_KEYS = ("term", "kind", "description", "aliases")
 _UUID_URN = re.compile(r"^urn:uuid:[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}$")
 _ISBN = re.compile(r"^(urn:isbn:)?(97[89]-?)?(\d-?){9}[\dX]$")
 _ID = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
+# Values that are never set as lines of text, so the word-length limit does not apply.
+_NOT_LAID_OUT = frozenset(
+    {"identifier", "language", "slug", "date", "id", "era", "era-notation", "limits"}
+)
+# Editors' lock, swap and backup files (Emacs `.#x.md`, `#x.md#`, `x.md~`; Vim `.x.md.swp`).
+_NOT_A_CHAPTER = re.compile(r"^[.#]|~$")
 
 
 def load_manuscript(root: Path) -> tuple[Book, tuple[Diagnostic, ...]]:
@@ -86,15 +112,20 @@ _NO_METADATA = Metadata(
 def draft_manuscript(root: Path) -> Draft:
     """Load what can be loaded of the book in `root`; never raise for the manuscript's errors."""
     found = Collector()
-    meta = found.guard(lambda: load_metadata(root, found))
+    doc = found.guard(lambda: read_book_yaml(root, found))
+    limits = load_limits(doc, found) if doc else Limits()
+    meta = found.guard(lambda: load_metadata(doc, found, limits)) if doc else None
     paths = chapter_paths(root, found)
+    if too_large := list(check_book_size(root, [*paths, root / "glossary.yaml"], limits)):
+        raise ManuscriptError([*found, *too_large])
     chapters = tuple(
         chapter
         for path in paths
-        if (chapter := found.guard(lambda path=path: load_chapter(root, path, found)))  # type: ignore[misc]
+        if (chapter := found.guard(lambda path=path: load_chapter(root, path, found, limits)))  # type: ignore[misc]
     )
-    glossary = found.guard(lambda: load_glossary(root, found))
+    glossary = found.guard(lambda: load_glossary(root, found, limits))
     validate_unique_ids(chapters, glossary or (), found)
+    found.extend(ids.validate_author_ids(chapters, glossary or ()))
     book = Book(root=root, meta=meta or _NO_METADATA, chapters=chapters, glossary=glossary or ())
     complete = len(chapters) == len(paths) and glossary is not None
     return Draft(book=book, complete=complete, diagnostics=tuple(found))
@@ -103,17 +134,47 @@ def draft_manuscript(root: Path) -> Draft:
 # book.yaml
 
 
-def load_metadata(root: Path, found: Collector) -> Metadata | None:
-    """Return the book's metadata from book.yaml."""
+def read_book_yaml(root: Path, found: Collector) -> YamlDoc | None:
+    """Return book.yaml parsed, or None when there is none."""
     path = root / "book.yaml"
-    if not path.is_file():
+    if not os.path.lexists(path):
         found.error("BB100", "missing book.yaml", SourceLocation(path=path, line=0))
         return None
-    doc = parse_yaml(read_source(path).text, path)
+    return parse_yaml(_read(root, path, Limits(), found), path)
+
+
+def load_limits(doc: YamlDoc, found: Collector) -> Limits:
+    """Return the limits book.yaml sets (`limits:`), each within its ceiling."""
+    value = doc.data.get("limits") if isinstance(doc.data, dict) else None
+    if value is None:
+        return Limits()
+    node = key_nodes(doc.node).get("limits")
+    item = YamlDoc(data=value, node=node, path=doc.path, first_line=doc.first_line)
+    fields = _mapping(item, [limit.key for limit in LIMITS], found) or {}
+    chosen: dict[str, int] = {}
+    for limit in (limit for limit in LIMITS if limit.key in fields):
+        parsed = parse_limit(limit, fields[limit.key])
+        if isinstance(parsed, str):
+            found.error("BB105", parsed, _at(item, limit.key))
+        else:
+            chosen[limit.key.replace("-", "_")] = parsed
+    return Limits(**chosen)
+
+
+def load_metadata(doc: YamlDoc, found: Collector, limits: Limits) -> Metadata | None:
+    """Return the book's metadata from book.yaml."""
     fields = _mapping(doc, BOOK_KEYS, found)
     if fields is None or not _has_required(doc, fields, ("title", "language", "identifier"), found):
         return None
+    _check_words(doc, fields, limits, found)
     return _metadata(doc, fields, found)
+
+
+def _read(root: Path, path: Path, limits: Limits, found: Collector) -> str:
+    """Return a manuscript file's text, read under the reading policy; note its warnings."""
+    source = read_source(path, root, limits.file_size)
+    found.extend(source.warnings)
+    return source.text
 
 
 def _metadata(doc: YamlDoc, fields: dict[str, Any], found: Collector) -> Metadata | None:
@@ -121,7 +182,7 @@ def _metadata(doc: YamlDoc, fields: dict[str, Any], found: Collector) -> Metadat
     language = _language(doc, fields, found)
     identifier = _identifier(doc, fields, found)
     authors = _text_list(doc, fields, "authors", found)
-    slug = str(fields.get("slug") or slugify(title or "") or "book")
+    slug = _text(doc, fields, "slug", found) or slugify(title or "") or "book"
     if slug != slugify(slug):
         found.error(
             "BB105",
@@ -175,11 +236,11 @@ def _identifier(doc: YamlDoc, fields: dict[str, Any], found: Collector) -> str |
 
 
 def _date(doc: YamlDoc, fields: dict[str, Any], found: Collector) -> str | None:
-    value = fields.get("date")
-    if value is None or isinstance(value, datetime.date):
-        return value.isoformat()[:10] if value else None
+    value = _text(doc, fields, "date", found)
+    if value is None:
+        return None
     try:
-        return datetime.date.fromisoformat(str(value)).isoformat()
+        return datetime.date.fromisoformat(value).isoformat()
     except ValueError:
         found.error(
             "BB105", f"date '{value}' is not an ISO 8601 date (YYYY-MM-DD)", _at(doc, "date")
@@ -191,9 +252,11 @@ def _date(doc: YamlDoc, fields: dict[str, Any], found: Collector) -> str | None:
 
 
 def chapter_paths(root: Path, found: Collector) -> list[Path]:
-    """Return the chapter files in file-name order."""
+    """Return the chapter files in file-name order, leaving out hidden and editor files."""
     folder = root / "chapters"
-    paths = sorted(folder.glob("*.md")) if folder.is_dir() else []
+    if found.guard(lambda: within(folder, root)) is None and folder.exists():
+        return []
+    paths = sorted(p for p in folder.glob("*.md") if not _NOT_A_CHAPTER.search(p.name))
     if not paths:
         found.error(
             "BB106",
@@ -203,9 +266,10 @@ def chapter_paths(root: Path, found: Collector) -> list[Path]:
     return paths
 
 
-def load_chapter(root: Path, path: Path, found: Collector) -> Chapter | None:
+def load_chapter(root: Path, path: Path, found: Collector, limits: Limits) -> Chapter | None:
     """Return one chapter with its events and images, validated."""
-    source = read_source(path)
+    source = read_source(path, root, limits.file_size)
+    found.extend(source.warnings)
     split = split_front_matter(source)
     if split.yaml_text is None:
         found.error(
@@ -218,10 +282,15 @@ def load_chapter(root: Path, path: Path, found: Collector) -> Chapter | None:
     fields = _mapping(doc, CHAPTER_KEYS, found)
     if fields is None or not _has_required(doc, fields, ("title",), found):
         return None
+    _check_words(doc, fields, limits, found)
     chapter_id = _chapter_id(doc, fields, path, found)
     era = _era(doc, fields, found)
     env: dict[str, Any] = {}
     tokens = markup.create_parser().parse(split.body, env)
+    if too_deep := list(check_nesting(tokens, path, split.body_first_line, limits)):
+        found.extend(too_deep)  # the checks below walk the tokens; refuse before they do
+        return None
+    found.extend(check_words(tokens, path, split.body_first_line, source.lines, limits))
     parsed = body.ParsedBody(
         root=root,
         source=source,
@@ -231,6 +300,10 @@ def load_chapter(root: Path, path: Path, found: Collector) -> Chapter | None:
         found=found,
     )
     parsed.walk(tokens)
+    for event in parsed.events:
+        # The chronology sets an event's title as text, even when only an attribute gave it.
+        if run := long_run(event.title, limits.word_length):
+            found.error("BB122", word_message(run[0], limits.word_length), event.location)
     parsed.check_footnotes(tokens, env)
     markup.mark_blocks(tokens, chapter_id)
     title = _text(doc, fields, "title", found)
@@ -246,6 +319,7 @@ def load_chapter(root: Path, path: Path, found: Collector) -> Chapter | None:
         images=tuple(parsed.images),
         links=tuple(parsed.links),
         anchors=tuple(parsed.anchors),
+        author_ids=tuple(parsed.author_ids),
         source=path,
         location=SourceLocation(path=path, line=1),
         era_location=_at(doc, "era") if era else None,
@@ -254,7 +328,7 @@ def load_chapter(root: Path, path: Path, found: Collector) -> Chapter | None:
 
 def _chapter_id(doc: YamlDoc, fields: dict[str, Any], path: Path, found: Collector) -> str:
     if "id" in fields:
-        value = str(fields["id"])
+        value = _text(doc, fields, "id", found) or ""
         if not _ID.match(value):
             found.error(
                 "BB105",
@@ -267,9 +341,9 @@ def _chapter_id(doc: YamlDoc, fields: dict[str, Any], path: Path, found: Collect
 
 
 def _era(doc: YamlDoc, fields: dict[str, Any], found: Collector) -> EdtfDate | None:
-    if fields.get("era") is None:
+    text = _text(doc, fields, "era", found)
+    if text is None:
         return None
-    text = str(fields["era"])
     try:
         return parse_date(text)
     except YearRangeError as exc:
@@ -282,29 +356,32 @@ def _era(doc: YamlDoc, fields: dict[str, Any], found: Collector) -> EdtfDate | N
 # glossary.yaml
 
 
-def load_glossary(root: Path, found: Collector) -> tuple[GlossaryEntry, ...]:
+def load_glossary(root: Path, found: Collector, limits: Limits) -> tuple[GlossaryEntry, ...]:
     """Return the glossary entries from glossary.yaml, if there is one."""
     path = root / "glossary.yaml"
-    if not path.is_file():
+    if not os.path.lexists(path):
         return ()
-    doc = parse_yaml(read_source(path).text, path)
+    doc = parse_yaml(_read(root, path, limits, found), path)
     if doc.data is None:
         return ()
     if not isinstance(doc.data, list):
         found.error("BB105", "glossary.yaml must be a list of entries", doc.locate(doc.node))
         return ()
     entries = (
-        _glossary_entry(doc, data, node, found)
+        _glossary_entry(doc, data, node, found, limits)
         for data, node in zip(doc.data, item_nodes(doc.node), strict=True)
     )
     return tuple(e for e in entries if e is not None)
 
 
-def _glossary_entry(doc: YamlDoc, data: Any, node: Any, found: Collector) -> GlossaryEntry | None:
+def _glossary_entry(
+    doc: YamlDoc, data: Any, node: Any, found: Collector, limits: Limits
+) -> GlossaryEntry | None:
     item = YamlDoc(data=data, node=node, path=doc.path, first_line=doc.first_line)
     fields = _mapping(item, GLOSSARY_KEYS, found)
     if fields is None or not _has_required(item, fields, ("term", "description"), found):
         return None
+    _check_words(item, fields, limits, found)
     term = _text(item, fields, "term", found)
     description = _text(item, fields, "description", found)
     if term is None or description is None:
@@ -384,10 +461,8 @@ def _has_required(
 def _text(doc: YamlDoc, fields: dict[str, Any], key: str, found: Collector) -> str | None:
     value = fields.get(key)
     if value is None or isinstance(value, str):
-        return value.strip() if value else None
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return str(value)
-    found.error("BB105", f"'{key}' must be text", _at(doc, key))
+        return _xml_text(doc, key, value.strip(), found) if value else None
+    found.error("BB105", f"'{key}' must be text, not {_kind(value)}", _at(doc, key))
     return None
 
 
@@ -396,8 +471,33 @@ def _text_list(doc: YamlDoc, fields: dict[str, Any], key: str, found: Collector)
     if value is None:
         return ()
     if isinstance(value, str):
-        return (value,)
+        return (_xml_text(doc, key, value, found),)
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
-        return tuple(value)
+        return tuple(_xml_text(doc, key, v, found) for v in value)
     found.error("BB105", f"'{key}' must be a list of text", _at(doc, key))
     return ()
+
+
+def _kind(value: object) -> str:
+    if isinstance(value, bool):
+        return "true or false (quote it to make it text)"
+    return "a list" if isinstance(value, list) else "a mapping"
+
+
+def _xml_text(doc: YamlDoc, key: str, value: str, found: Collector) -> str:
+    """Return the text with characters XML cannot hold (from YAML escapes) replaced."""
+    if char := has_bad_characters(value):
+        found.warn("BB117", character_message(char), _at(doc, key))
+        return replace_characters(value)
+    return value
+
+
+def _check_words(doc: YamlDoc, fields: dict[str, Any], limits: Limits, found: Collector) -> None:
+    """Report text values with a run too long to break into lines."""
+    for key, value in fields.items():
+        if key in _NOT_LAID_OUT:
+            continue
+        texts = value if isinstance(value, list) else [value]
+        runs = (long_run(t, limits.word_length) for t in texts if isinstance(t, str))
+        if run := next((r for r in runs if r), None):
+            found.error("BB122", word_message(run[0], limits.word_length), _at(doc, key))

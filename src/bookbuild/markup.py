@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,8 +17,8 @@ from bookbuild.codeblocks import render_print_code
 
 Target = Literal["print", "epub"]
 
-# The start of an attribute block that follows a bracketed span: `]{`.
-_SPAN_ATTRS = re.compile(r"(?<!\\)\]\{")
+# A bracket that no backslash escapes.
+_BRACKET = re.compile(r"(?<!\\)[\[\]]")
 
 
 def create_parser() -> MarkdownIt:
@@ -64,10 +65,10 @@ def find_spans(inline: Token, first_line: int, lines: Sequence[str]) -> list[Spa
     children = inline.children or []
     opens = [i for i, t in enumerate(children) if t.type == "span_open"]
     starts = _span_starts(inline.content)
+    offsets = [starts[n] if n < len(starts) else 0 for n in range(len(opens))]
+    places = source_positions(inline, offsets, first_line, lines)
     spans = []
-    for n, index in enumerate(opens):
-        offset = starts[n] if n < len(starts) else 0
-        line, col = source_position(inline, offset, first_line, lines)
+    for index, (line, col) in zip(opens, places, strict=True):
         spans.append(
             Span(open_token=children[index], text=_span_text(children, index), line=line, col=col)
         )
@@ -75,20 +76,19 @@ def find_spans(inline: Token, first_line: int, lines: Sequence[str]) -> list[Spa
 
 
 def _span_starts(content: str) -> list[int]:
-    """Return the offsets of the `[` that opens each attributed span, in order."""
-    starts = []
-    for match in _SPAN_ATTRS.finditer(content):
-        depth, i = 0, match.start()
-        while i >= 0:
-            char = content[i]
-            if char == "]" and (i == 0 or content[i - 1] != "\\"):
-                depth += 1
-            elif char == "[" and (i == 0 or content[i - 1] != "\\"):
-                depth -= 1
-                if depth == 0:
-                    break
-            i -= 1
-        starts.append(max(i, 0))
+    """Return the offsets of the `[` that opens each attributed span, in order.
+
+    One pass with a stack of open brackets, so the cost stays linear in the paragraph; a `]{`
+    with no open bracket before it is placed at the paragraph's start.
+    """
+    starts, opened = [], []
+    for match in _BRACKET.finditer(content):
+        if match[0] == "[":
+            opened.append(match.start())
+            continue
+        start = opened.pop() if opened else 0
+        if content.startswith("{", match.end()):
+            starts.append(start)
     return sorted(starts)
 
 
@@ -96,21 +96,35 @@ def source_position(
     inline: Token, offset: int, first_line: int, lines: Sequence[str]
 ) -> tuple[int, int]:
     """Map an offset in an inline token's content to a 1-based line and column of the file."""
+    return source_positions(inline, [offset], first_line, lines)[0]
+
+
+def source_positions(
+    inline: Token, offsets: Sequence[int], first_line: int, lines: Sequence[str]
+) -> list[tuple[int, int]]:
+    """Map offsets in an inline token's content to lines and columns, in one pass."""
     content = inline.content
     block_line = first_line + (inline.map[0] if inline.map else 0)
-    before = content[:offset]
-    line = block_line + before.count("\n")
-    content_line = content.split("\n")[before.count("\n")]
-    col_in_content = offset - (before.rfind("\n") + 1)
-    source = lines[line - 1] if 0 < line <= len(lines) else ""
-    indent = max(source.find(content_line), 0) if content_line else 0
-    return line, indent + col_in_content + 1
+    line_starts = [0, *(m.end() for m in re.finditer("\n", content))]
+    indents: dict[int, int] = {}
+    places = []
+    for offset in offsets:
+        n = bisect.bisect_right(line_starts, offset) - 1
+        if n not in indents:
+            end = line_starts[n + 1] - 1 if n + 1 < len(line_starts) else len(content)
+            content_line = content[line_starts[n] : end]
+            line = block_line + n
+            source = lines[line - 1] if 0 < line <= len(lines) else ""
+            indents[n] = max(source.find(content_line), 0) if content_line else 0
+        places.append((block_line + n, indents[n] + offset - line_starts[n] + 1))
+    return places
 
 
 def _span_text(children: Sequence[Token], index: int) -> str:
     """Return the plain text inside the span that opens at `index`."""
     depth, parts = 0, []
-    for token in children[index:]:
+    for n in range(index, len(children)):  # neither a copy nor a skip of the rest: linear
+        token = children[n]
         depth += {"span_open": 1, "span_close": -1}.get(token.type, 0)
         if depth == 0:
             break

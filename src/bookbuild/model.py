@@ -69,6 +69,14 @@ class Link:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Anchor:
+    """An id the author gave a block, span, link or image, where it was given."""
+
+    id: str
+    location: SourceLocation
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Chapter:
     id: str
     title: str
@@ -79,6 +87,7 @@ class Chapter:
     images: tuple[Image, ...]
     links: tuple[Link, ...] = ()
     anchors: tuple[str, ...] = ()
+    author_ids: tuple[Anchor, ...] = ()
     source: Path
     location: SourceLocation
     era_location: SourceLocation | None = None  # the `era:` line of the front matter

@@ -80,6 +80,7 @@ def build(
         )
     progress("loading the manuscript")
     book, found = load_book(book_dir)
+    progress("rendering the book")
     chronology = extract_chronology(book)
     env = create_environment(styles)
     # Fonts are for the PDF (and the HTML that reproduces it); an EPUB build skips finding them.
