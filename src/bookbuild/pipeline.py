@@ -23,6 +23,7 @@ from bookbuild.assets import (
 from bookbuild.chronology import extract_chronology
 from bookbuild.coverage import lint_coverage
 from bookbuild.errors import Diagnostic, ManuscriptError, OutputError, error, has_errors
+from bookbuild.images import load_images
 from bookbuild.lint import lint_book
 from bookbuild.manuscript import load_manuscript
 from bookbuild.model import Book, Event, SourceLocation
@@ -54,6 +55,8 @@ def load_book(book_dir: Path) -> tuple[Book, tuple[Diagnostic, ...]]:
     """Load the manuscript and run the book-wide checks; raise ManuscriptError on any error."""
     book, found = load_manuscript(book_dir)
     found += lint_book(book)
+    book, image_problems = load_images(book)
+    found += image_problems
     if has_errors(found):
         raise ManuscriptError(found)
     return book, found
