@@ -10,7 +10,7 @@ import re
 import stat
 import unicodedata
 import warnings
-from pathlib import Path, PurePosixPath
+from pathlib import Path, PurePath, PurePosixPath
 from urllib.parse import unquote
 
 from bookbuild.errors import Collector, Diagnostic, ManuscriptError, error
@@ -78,10 +78,13 @@ def locate_image(root: Path, src: str) -> Path | Refusal:
         return Refusal("BB309", f"image '{name}' cannot be read: {_reason(exc)}")
     if name.startswith("/") or not path.is_relative_to(base):
         return Refusal("BB302", f"image '{name}' lies outside the manuscript folder")
-    parts = (*PurePosixPath(name).parts, *path.relative_to(base).parts)
-    if any(part.startswith(".") and part not in (".", "..") for part in parts):
+    if _is_hidden(PurePosixPath(name)):
         return Refusal(
             "BB305", f"image '{name}' is hidden (a name in its path starts with '.'); refused"
+        )
+    if _is_hidden(relative := path.relative_to(base)):
+        return Refusal(
+            "BB305", f"image '{name}' leads to '{relative.as_posix()}', which is hidden; refused"
         )
     if not os.path.lexists(path):
         return Refusal("BB301", f"image '{name}' not found")
@@ -91,6 +94,10 @@ def locate_image(root: Path, src: str) -> Path | Refusal:
             f"image '{name}' is not a PNG, JPEG, GIF, WebP or SVG file (by its name ending)",
         )
     return path
+
+
+def _is_hidden(path: PurePath) -> bool:
+    return any(part.startswith(".") and part not in (".", "..") for part in path.parts)
 
 
 def load_images(book: Book) -> tuple[Book, tuple[Diagnostic, ...]]:

@@ -147,7 +147,10 @@ class Cleaner:
                     _remove(child)
                 elif isinstance(child.tag, str):
                     self._clean_attributes(child)
-                    stack.append(child)
+                    if _is_dangling(child):
+                        _remove(child)  # its reference was removed (and warned of) above
+                    else:
+                        stack.append(child)
 
     def _unwanted(self, node: Any) -> bool:
         if isinstance(node, etree._Comment):
@@ -213,6 +216,13 @@ def _element_reason(namespace: str | None, local: str, name: str) -> str:
     if namespace == SVG and local == "foreignObject":
         return "removed <foreignObject> (only SVG drawing is kept)"
     return f"removed <{name}>, which is not an SVG drawing element"
+
+
+def _is_dangling(element: Any) -> bool:
+    """Return whether an element exists only to draw a reference it no longer has."""
+    namespace, local = _split(element.tag)
+    referring = namespace == SVG and local in ("use", "image", "feImage")
+    return referring and element.get("href") is None and element.get(f"{{{XLINK}}}href") is None
 
 
 def _href_problem(element: Any, value: str) -> str | None:
