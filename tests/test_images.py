@@ -22,6 +22,11 @@ from tests.validators import run_epubcheck
 FRONT = "---\ntitle: A\nera: 1900/1950\n---\n"
 SECRET = "ghp_SECRETTOKEN123"
 XHTML = "{http://www.w3.org/1999/xhtml}"
+# A 1 x 1 PNG.
+DOT = (
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQ"
+    "DwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+)
 
 HOSTILE_SVG = f"""<?xml version="1.0"?>
 <?xml-stylesheet href="https://example.com/steal.css"?>
@@ -38,6 +43,8 @@ HOSTILE_SVG = f"""<?xml version="1.0"?>
   <a href="javascript:alert(3)"><circle cx="30" cy="30" r="6" onclick="alert(4)"/></a>
   <image xlink:href="file:///etc/passwd" width="1" height="1"/>
   <image href="https://example.com/tracker.png" width="1" height="1"/>
+  <image href="data:image/png;base64,{DOT}" width="1" height="1"/>
+  <image href="data:image/png;base64,aGVsbG8=" width="1" height="1"/>
   <use href="other.svg#x"/>
   <use href="#shade"/>
   <foreignObject width="10" height="10"><h:iframe src="https://example.com/"/></foreignObject>
@@ -233,7 +240,10 @@ def test_hostile_svg_is_cleaned_for_every_output(
     svg = etree.fromstring(cleaned)
     assert {e.tag for e in svg.iter("{*}*")} <= {f"{{{SVG}}}{n}" for n in KEPT_ELEMENTS}
     assert [e.get("href") for e in svg.iter(f"{{{SVG}}}use")] == ["#shade"]
-    assert svg.find(f"{{{SVG}}}image") is None  # nothing left to draw
+    # Outside references went with their <image>; a data: PNG that is one stays.
+    assert [e.get("href") for e in svg.iter(f"{{{SVG}}}image")] == [f"data:image/png;base64,{DOT}"]
+    assert not [w for w in warnings if "inkscape" in w]  # editor bookkeeping goes quietly
+    assert "inkscape" not in cleaned.decode()
     assert "".join(svg.find(f"{{{SVG}}}text").itertext()) == "Route east"
 
 

@@ -237,17 +237,22 @@ def _href_problem(element: Any, value: str) -> str | None:
 
 
 def _is_data_image(url: str) -> bool:
-    """Return whether a data: URL holds a PNG, JPEG, GIF or WebP image that it says it holds."""
+    return embedded_image(url) is not None
+
+
+def embedded_image(url: str) -> tuple[str, bytes] | None:
+    """Return the media type and bytes of a data: URL holding the PNG, JPEG, GIF or WebP image
+    it says it holds, or None."""
     from bookbuild.images import sniff  # the two modules share one idea of what an image is
 
     match = DATA_IMAGE.match(url)
     if match is None:
-        return False
+        return None
     try:
         payload = base64.b64decode("".join(match[2].split()), validate=True)
     except (binascii.Error, ValueError):
-        return False
-    return sniff(payload) == match[1]
+        return None
+    return (match[1], payload) if sniff(payload) == match[1] else None
 
 
 def css_is_safe(css: str) -> bool:
