@@ -26,6 +26,7 @@ from bookbuild.model import SourceLocation
 SVG = "http://www.w3.org/2000/svg"
 XLINK = "http://www.w3.org/1999/xlink"
 XML = "http://www.w3.org/XML/1998/namespace"
+USE = f"{{{SVG}}}use"
 # Elements that only draw or describe the drawing (SVG 1.1 and 2).
 KEPT_ELEMENTS = frozenset(
     {
@@ -292,31 +293,29 @@ def expanded_size(root: Any, ceiling: int) -> int | None:
         if (key := element.get("id")) is not None:
             ids.setdefault(key, element)
     sizes: dict[Any, int] = {}
-    visiting: set[Any] = set()
+    visiting: dict[Any, list[Any]] = {}  # the elements being counted, with what they hold
     stack = [root]
     while stack:
         element = stack[-1]
         if element in sizes:
             stack.pop()
-            continue
-        following = _successors(element, ids)
-        if element not in visiting:
-            visiting.add(element)
+        elif element not in visiting:
+            visiting[element] = following = _successors(element, ids)
             for successor in following:
                 if successor in visiting:
                     return None
                 if successor not in sizes:
                     stack.append(successor)
-            continue
-        stack.pop()
-        visiting.discard(element)
-        sizes[element] = min(ceiling + 1, 1 + sum(sizes[s] for s in following))
+        else:
+            stack.pop()
+            following = visiting.pop(element)
+            sizes[element] = min(ceiling + 1, 1 + sum(sizes[s] for s in following))
     return sizes[root]
 
 
 def _successors(element: Any, ids: dict[str, Any]) -> list[Any]:
     following = [child for child in element if isinstance(child.tag, str)]
-    if _split(element.tag) == (SVG, "use"):
+    if element.tag == USE:
         href = element.get("href") or element.get(f"{{{XLINK}}}href") or ""
         if href.startswith("#") and (target := ids.get(href[1:])) is not None:
             following.append(target)
