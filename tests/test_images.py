@@ -169,6 +169,25 @@ def test_unreadable_images_are_diagnostics_in_every_build(
     )
 
 
+# What Inkscape saves: editor bookkeeping and RDF metadata, all of it invisible to readers.
+INKSCAPE_SVG = """<?xml version="1.0" encoding="UTF-8" standalone="no"?>
+<!-- Created with Inkscape (http://www.inkscape.org/) -->
+<svg width="210mm" height="60mm" viewBox="0 0 210 60" version="1.1" id="svg1"
+   inkscape:version="1.3 (0e150ed6c4, 2023-07-21)" sodipodi:docname="drawing.svg"
+   xmlns:inkscape="http://www.inkscape.org/namespaces/inkscape"
+   xmlns:sodipodi="http://sodipodi.sourceforge.net/DTD/sodipodi-0.dtd"
+   xmlns="http://www.w3.org/2000/svg" xmlns:svg="http://www.w3.org/2000/svg"
+   xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns:cc="http://creativecommons.org/ns#"
+   xmlns:dc="http://purl.org/dc/elements/1.1/">
+  <sodipodi:namedview id="namedview1" pagecolor="#ffffff" inkscape:zoom="0.5"/>
+  <metadata id="metadata1"><rdf:RDF><cc:Work rdf:about=""><dc:title>Plan</dc:title></cc:Work>
+  </rdf:RDF></metadata>
+  <g inkscape:label="Layer 1" inkscape:groupmode="layer" id="layer1">
+    <rect style="fill:#c9a27a;stroke:#7a1f2b;stroke-width:0.5" id="rect1" width="200" height="50"
+       x="5" y="5" sodipodi:nodetypes="cccc"/>
+  </g>
+</svg>
+"""
 NAMED_SVG = '<svg xmlns="http://www.w3.org/2000/svg"><title>{}</title></svg>'
 SVG_NAMES = ("map-a.svg", "map+a.svg", "карта.svg", "Map-A.svg", "map a.svg")
 GALLERY = (
@@ -176,7 +195,8 @@ GALLERY = (
     "![a](images/map-a.svg) ![b](images/map+a.svg) ![c](images/карта.svg)\n\n"
     "![d](images/%D0%BA%D0%B0%D1%80%D1%82%D0%B0.svg) ![e](images/Map-A.svg) "
     "![f](<images/map a.svg>)\n\n"
-    "![g](images/photo.jpg) ![h](images/anim.gif) ![i](images/tile.webp) ![j](images/dot.png)\n"
+    "![g](images/photo.jpg) ![h](images/anim.gif) ![i](images/tile.webp) ![j](images/dot.png)\n\n"
+    "![k](images/inkscape.svg)\n"
 )
 
 
@@ -187,7 +207,10 @@ def gallery(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict[
     files = {f"images/{n}": NAMED_SVG.format(n).encode() for n in SVG_NAMES}
     files |= {"images/photo.jpg": raster("JPEG"), "images/anim.gif": raster("GIF")}
     files |= {"images/tile.webp": raster("WEBP"), "images/dot.png": raster("PNG")}
-    files |= {"images/route.svg": HOSTILE_SVG.encode()}
+    files |= {
+        "images/route.svg": HOSTILE_SVG.encode(),
+        "images/inkscape.svg": INKSCAPE_SVG.encode(),
+    }
     root = book_with(tmp_path_factory.mktemp("gallery"), GALLERY, files)
     laid_out: dict[str, object] = {}
     real_pdf = pipeline.build_pdf_bytes
@@ -252,7 +275,7 @@ def test_image_names_stay_unique_and_non_ascii_names_work(
 ) -> None:
     root, out, _ = gallery
     members = epub_members(out)
-    srcs = image_srcs(members)[1:]
+    srcs = image_srcs(members)[1:11]
     assert len(srcs) == 10 and srcs[2] == srcs[3] and len(set(srcs)) == 9
     assert len({s.casefold() for s in srcs}) == 9
     assert all(s.isascii() and " " not in s and "+" not in s for s in srcs)
@@ -260,6 +283,52 @@ def test_image_names_stay_unique_and_non_ascii_names_work(
     assert titles == ["map-a.svg", "map+a.svg", "карта.svg", "карта.svg", "Map-A.svg", "map a.svg"]
     assert members[srcs[6]] == (root / "images" / "photo.jpg").read_bytes()
     assert all((out / "html" / s).read_bytes() == members[s] for s in srcs)
+
+
+def test_an_inkscape_svg_is_cleaned_quietly(gallery: tuple[Path, Path, dict[str, object]]) -> None:
+    _, out, _ = gallery
+    assert "inkscape.svg" not in (out / "diagnostics.txt").read_text()
+    svg = etree.fromstring(epub_members(out)[image_srcs(epub_members(out))[11]])
+    assert svg.nsmap == {None: SVG}
+    (rect,) = svg.iter(f"{{{SVG}}}rect")
+    assert rect.get("style") == "fill:#c9a27a;stroke:#7a1f2b;stroke-width:0.5"
+    assert dict(rect.attrib).keys() == {"style", "id", "width", "height", "x", "y"}
+
+
+def test_odd_paths_and_svgs_are_diagnostics(tmp_path: Path) -> None:
+    deep = '<svg xmlns="http://www.w3.org/2000/svg">' + "<g>" * 300 + "</g>" * 300 + "</svg>"
+    xinclude = (
+        '<svg xmlns="http://www.w3.org/2000/svg" xmlns:xi="http://www.w3.org/2001/XInclude">'
+        '<xi:include href="/etc/passwd" parse="text"/></svg>'
+    )
+    root = book_with(
+        tmp_path,
+        "![a](images/%00x.png) ![b](images/loop.png) ![c](images/x%0Ay.png)\n",
+        {"images/deep.svg": deep.encode(), "images/xi.svg": xinclude.encode()},
+    )
+    (root / "images" / "loop.png").symlink_to("loop.png")
+    chapter = f"{root}/chapters/01-a.md"
+    assert run(["check", str(root)]) == (
+        1,
+        f"{chapter}:5:1: error: image 'images/%00x.png' cannot be read: embedded null byte "
+        "[BB309]\n"
+        f"{chapter}:5:23: error: image 'images/loop.png' cannot be read: Symlink loop from "
+        f"'{root}/images/loop.png' [BB309]\n"
+        f"{chapter}:5:45: error: image 'images/x%0Ay.png' not found [BB301]\n",
+    )
+    (root / "chapters" / "01-a.md").write_text(
+        FRONT + "![c](images/deep.svg) ![d](images/xi.svg)\n"
+    )
+    code, err = run(["check", str(root)])
+    assert (code, err.splitlines()) == (
+        1,
+        [
+            f"{root}/images/deep.svg:1:808: error: the SVG is not well-formed XML: Excessive depth "
+            "in document: 256, use XML_PARSE_HUGE option, line 1, column 808 [BB310]",
+            f"{root}/images/xi.svg:1:1: warning: removed <xi:include>, which is not an SVG drawing "
+            "element [BB311]",
+        ],
+    )
 
 
 def test_gallery_epub_passes_epubcheck(gallery: tuple[Path, Path, dict[str, object]]) -> None:

@@ -11,7 +11,7 @@ import stat
 import unicodedata
 import warnings
 from pathlib import Path, PurePath, PurePosixPath
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 from bookbuild.errors import Collector, Diagnostic, ManuscriptError, error
 from bookbuild.model import Book, Image, ImageFile, SourceLocation
@@ -61,30 +61,33 @@ def limit(name: str) -> int:
 
 def display_src(src: str) -> str:
     """Return an image src as the author wrote it: the parser percent-encodes non-ASCII."""
-    return unquote(src)
+    shown = unquote(src)
+    return shown if shown.isprintable() else src  # never a control character on the terminal
 
 
 def locate_image(root: Path, src: str) -> Path | Refusal:
     """Return the file an image src names, or why it is refused; nothing is read."""
-    name = display_src(src)
+    written, name = unquote(src), display_src(src)
     if URL.match(src):
         return Refusal(
             "BB303", f"image '{name}' is a URL; copy the file into the manuscript folder"
         )
     base = root.resolve()
     try:
-        path = (base / name).resolve()
+        path = (base / written).resolve()
     except (OSError, ValueError, RuntimeError) as exc:
         return Refusal("BB309", f"image '{name}' cannot be read: {_reason(exc)}")
-    if name.startswith("/") or not path.is_relative_to(base):
+    if written.startswith("/") or not path.is_relative_to(base):
         return Refusal("BB302", f"image '{name}' lies outside the manuscript folder")
-    if _is_hidden(PurePosixPath(name)):
+    if _is_hidden(PurePosixPath(written)):
         return Refusal(
             "BB305", f"image '{name}' is hidden (a name in its path starts with '.'); refused"
         )
     if _is_hidden(relative := path.relative_to(base)):
         return Refusal(
-            "BB305", f"image '{name}' leads to '{relative.as_posix()}', which is hidden; refused"
+            "BB305",
+            f"image '{name}' leads to '{display_src(quote(relative.as_posix()))}', which is "
+            "hidden; refused",
         )
     if not os.path.lexists(path):
         return Refusal("BB301", f"image '{name}' not found")
