@@ -213,6 +213,19 @@ def test_serve_survives_any_edit(served: tuple[str, Path]) -> None:
     wait_for(url, "The league")
 
 
+def test_serve_survives_the_manuscript_folder_moving_away_and_back(
+    served: tuple[str, Path],
+) -> None:
+    url, book = served
+    book.rename(book.with_name("away"))
+    wait_for(url, "[BB100]")
+    book.with_name("away").rename(book)
+    wait_for(url, "The league")
+    chapter = book / "chapters" / "01-the-league.md"
+    chapter.write_text(chapter.read_text().replace("title: The league", "title: The back league"))
+    wait_for(url, "The back league")
+
+
 def test_a_busy_or_impossible_port_is_a_message_not_a_traceback(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

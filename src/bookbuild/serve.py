@@ -220,6 +220,7 @@ def watch(preview: Preview, stop: threading.Event, log: TextIO) -> None:
     """
     import watchfiles
 
+    said = ""
     while not stop.is_set():
         try:
             for _ in watchfiles.watch(
@@ -231,8 +232,10 @@ def watch(preview: Preview, stop: threading.Event, log: TextIO) -> None:
             ):
                 _rebuild(preview, log)
         except Exception as exc:  # e.g. the manuscript folder was deleted or renamed
-            log.write(f"cannot watch {preview.book_dir} ({exc}); trying again\n")
-            log.flush()
+            if (message := f"cannot watch {preview.book_dir} ({exc}); trying again\n") != said:
+                log.write(message)  # once, not every second
+                log.flush()
+                said = message
             if not stop.wait(1.0):
                 _rebuild(preview, log)
 
