@@ -393,6 +393,11 @@ def test_use_fan_out_is_counted_not_expanded(
     (root / "chapters" / "01-a.md").write_text(FRONT + "![c](images/fine.svg)\n")
     monkeypatch.setenv("BOOKBUILD_MAX_SVG_ELEMENTS", "40000")  # 1 + 3 + 8000 * (1 + 3)
     assert run(["check", str(root)]) == (0, "")
+    monkeypatch.setenv("BOOKBUILD_MAX_SVG_ELEMENTS", "-5")
+    assert run(["check", str(root)]) == (
+        1,
+        "error: BOOKBUILD_MAX_SVG_ELEMENTS is '-5', not a positive whole number [BB312]\n",
+    )
 
 
 def test_output_names_are_stable_and_collisions_get_longer_hashes() -> None:

@@ -55,7 +55,8 @@ def limit(name: str) -> int:
     if not text:
         return LIMITS[name]
     if not text.isdigit() or int(text) == 0:
-        raise ManuscriptError([error("BB308", f"{name} is '{text}', not a positive whole number")])
+        code = "BB312" if name == "BOOKBUILD_MAX_SVG_ELEMENTS" else "BB308"
+        raise ManuscriptError([error(code, f"{name} is '{text}', not a positive whole number")])
     return int(text)
 
 
