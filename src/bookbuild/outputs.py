@@ -18,6 +18,7 @@ two renames can leave some files new and some old until the next build completes
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import os
 import re
@@ -61,7 +62,11 @@ def lock_folder(folder: Path) -> Iterator[None]:
     """Hold an exclusive lock on a folder, so that two builds into it take turns."""
     fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)  # released by the kernel if this process dies
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)  # released by the kernel if this process dies
+        except OSError as exc:  # a file system without locks: build, unguarded, all the same
+            if exc.errno not in (errno.ENOLCK, errno.EOPNOTSUPP, errno.EINVAL):
+                raise
         yield
     finally:
         os.close(fd)
