@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
@@ -65,22 +64,18 @@ def font_files() -> dict[str, Path]:
 
 def image_names(book: Book) -> dict[str, str]:
     """Return each image's manuscript src mapped to its asset name in the outputs."""
-    names: dict[str, str] = {}
-    for image in (i for c in book.chapters for i in c.images):
-        if image.src not in names:
-            relative = image.path.relative_to(book.root.resolve()).as_posix()
-            # Readers and EPUBCheck choke on brackets and spaces in file names.
-            names[image.src] = "images/" + re.sub(r"[^A-Za-z0-9._/-]+", "-", relative)
-    return names
+    by_path = {file.path: file.name for file in book.image_files}
+    return {
+        image.src: by_path[image.path]
+        for chapter in book.chapters
+        for image in chapter.images
+        if image.path in by_path
+    }
 
 
 def image_places(book: Book) -> dict[str, SourceLocation]:
     """Return each image's asset name mapped to where the manuscript first shows it."""
-    names = image_names(book)
-    places: dict[str, SourceLocation] = {}
-    for image in (i for c in book.chapters for i in c.images):
-        places.setdefault(names[image.src], image.location)
-    return places
+    return {file.name: file.location for file in book.image_files}
 
 
 def collect_assets(book: Book, styles: Path, *, fonts: bool = True) -> Mapping[str, Asset]:
@@ -89,6 +84,6 @@ def collect_assets(book: Book, styles: Path, *, fonts: bool = True) -> Mapping[s
     if fonts:
         assets.update(font_files())
         assets.update({name: styles / name for name in PRINT_FILES if (styles / name).is_file()})
-    images = {i.src: i.path for c in book.chapters for i in c.images}
-    assets.update({name: images[src] for src, name in image_names(book).items()})
+    # Images are the checked (and, for SVG, cleaned) bytes, never the files as they are now.
+    assets.update({file.name: file.data for file in book.image_files})
     return MappingProxyType(assets)

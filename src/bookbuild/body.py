@@ -9,7 +9,7 @@ from typing import Any
 
 from markdown_it.token import Token
 
-from bookbuild import markup
+from bookbuild import images, markup
 from bookbuild.dates import DateError, EdtfDate, YearRangeError, parse_date
 from bookbuild.errors import Collector
 from bookbuild.langtags import is_language_tag
@@ -26,7 +26,6 @@ PARSER_ATTRS = {
     "th_open": {"style"},
     "td_open": {"style"},
 }
-_URL = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*:|//)")
 _IMAGE_START = re.compile(r"!\[")
 _NOTE_CALL = re.compile(r"\[\^([^\]\s]+)\]")
 # An attribute block the parser could not read, left in the text: `]{#a b}`, `{.x y=}`.
@@ -227,24 +226,16 @@ class ParsedBody:
         alt = " ".join(markup.plain_text(token.children or []).split())
         path = self._image_path(src, where)
         if not alt:
+            shown = images.display_src(src)
             self.found.error(
-                "BB304", f"image '{src}' has no alt text: write ![description]({src})", where
+                "BB304", f"image '{shown}' has no alt text: write ![description]({shown})", where
             )
         if path is not None:
             self.images.append(Image(src=src, path=path, alt=alt, location=where))
 
     def _image_path(self, src: str, where: SourceLocation) -> Path | None:
-        if _URL.match(src):
-            self.found.error(
-                "BB303", f"image '{src}' is a URL; copy the file into the manuscript folder", where
-            )
+        located = images.locate_image(self.root, src)
+        if isinstance(located, images.Refusal):
+            self.found.error(located.code, located.message, where)
             return None
-        root = self.root.resolve()
-        path = (root / src).resolve()
-        if src.startswith("/") or not path.is_relative_to(root):
-            self.found.error("BB302", f"image '{src}' lies outside the manuscript folder", where)
-            return None
-        if not path.is_file():
-            self.found.error("BB301", f"image '{src}' not found", where)
-            return None
-        return path
+        return located

@@ -46,7 +46,9 @@ def create_parser() -> argparse.ArgumentParser:
     new.add_argument("dir", type=Path, help="folder to create")
     serve = commands.add_parser("serve", help="preview the book, rebuilt on every change")
     serve.add_argument("dir", nargs="?", default="manuscript", type=Path, help="manuscript folder")
-    serve.add_argument("--port", type=int, default=8000, help="port on 127.0.0.1 (default: 8000)")
+    serve.add_argument(
+        "--port", type=_port, default=8000, help="port on 127.0.0.1, 1-65535 (default: 8000)"
+    )
     serve.add_argument("--styles", type=Path, help="theme folder (default: the bundled styles/)")
     return parser
 
@@ -78,6 +80,12 @@ def _formats(value: str) -> tuple[str, ...]:
             f"unknown format {', '.join(unknown) or value!r} (choose from {', '.join(FORMATS)})"
         )
     return chosen
+
+
+def _port(value: str) -> int:
+    if not value.strip().isdigit() or not 1 <= int(value) <= 65535:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a port number from 1 to 65535")
+    return int(value)
 
 
 class Progress:

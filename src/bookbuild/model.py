@@ -61,6 +61,17 @@ class Image:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ImageFile:
+    """An image as the outputs get it: checked, cleaned if SVG, under a unique safe name."""
+
+    path: Path
+    name: str
+    media_type: str
+    data: bytes
+    location: SourceLocation
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Link:
     """A link within the book, to `#target`."""
 
@@ -128,6 +139,8 @@ class Book:
     meta: Metadata
     chapters: tuple[Chapter, ...]
     glossary: tuple[GlossaryEntry, ...]
+    # Filled by images.load_images once every image has been read and checked.
+    image_files: tuple[ImageFile, ...] = ()
 
     @property
     def front_matter(self) -> tuple[Chapter, ...]:

@@ -19,6 +19,7 @@ from bookbuild.errors import Diagnostic, OutputError, error, warning
 from bookbuild.markup import BLOCK_ATTR
 from bookbuild.model import SourceLocation
 from bookbuild.pagelist import PageStart, count_chars
+from bookbuild.svgclean import embedded_image
 
 # Relative URLs in the HTML resolve against this base; only names in the asset map exist there.
 BASE_URL = "https://assets.bookbuild.invalid/"
@@ -33,6 +34,9 @@ class AssetFetcher(URLFetcher):  # type: ignore[misc]
         self.assets = assets
 
     def fetch(self, url: str, headers: Any = None) -> URLFetcherResponse:
+        if (image := embedded_image(url)) is not None:
+            # A cleaned SVG may embed a raster image as a data: URL; its bytes are in the URL.
+            return URLFetcherResponse(url, image[1], {"Content-Type": image[0]})
         name = url.removeprefix(BASE_URL) if url.startswith(BASE_URL) else None
         if name is None or name not in self.assets:
             raise FatalURLFetchingError(f"refused to fetch '{url}': not a file of this book")

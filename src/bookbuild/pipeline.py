@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 import io
 import os
-import tempfile
+import time
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,9 +24,11 @@ from bookbuild.assets import (
 from bookbuild.chronology import extract_chronology
 from bookbuild.coverage import lint_coverage
 from bookbuild.errors import Diagnostic, ManuscriptError, OutputError, error, has_errors
+from bookbuild.images import load_images
 from bookbuild.lint import lint_book
 from bookbuild.manuscript import draft_manuscript
 from bookbuild.model import Book, Event, SourceLocation
+from bookbuild.outputs import commit_outputs
 from bookbuild.pagelist import PageStart, insert_page_breaks
 from bookbuild.render import (
     create_environment,
@@ -56,9 +58,11 @@ def load_book(book_dir: Path) -> tuple[Book, tuple[Diagnostic, ...]]:
     # The book-wide checks run on whatever loaded, so one run reports every independent problem.
     draft = draft_manuscript(book_dir)
     found = draft.diagnostics + lint_book(draft.book, complete=draft.complete)
+    book, image_problems = load_images(draft.book)
+    found += image_problems
     if has_errors(found):
         raise ManuscriptError(found)
-    return draft.book, found
+    return book, found
 
 
 def build(
@@ -72,6 +76,7 @@ def build(
     progress: Callable[[str], None] = lambda step: None,
 ) -> BuildResult:
     """Build the requested formats into `out`; nothing in `out` changes unless all succeed."""
+    started = time.time()
     styles = styles or default_styles_dir()
     if not (styles / "templates" / "print.html").is_file():
         where = SourceLocation(path=styles, line=0)
@@ -109,7 +114,7 @@ def build(
         progress("writing the EPUB")
         staged[f"{slug}.epub"] = build_epub_bytes(book, chronology, env, assets, epoch, starts)
     progress("moving the outputs into place")
-    written = commit_outputs(out, staged)
+    written = commit_outputs(out, staged, started=started)
     return BuildResult(outputs=written, diagnostics=tuple(diagnostics), pages=pages)
 
 
@@ -191,36 +196,3 @@ def build_epub_bytes(
     modified = datetime.datetime.fromtimestamp(epoch, tz=datetime.UTC)
     source = f"{book.meta.slug}.pdf" if targets else None
     return epub.build_epub(book.meta, pages, nav, epub_assets, cover, modified, pdf_source=source)
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def commit_outputs(out: Path, staged: Mapping[str, bytes]) -> tuple[Path, ...]:
-    """Write every staged file to a temporary name, then move them all into place."""
-    moves: list[tuple[str, Path]] = []
-    try:
-        for name, data in staged.items():
-            target = out / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-            # mkstemp creates files readable by the owner only; give outputs the usual mode.
-            os.chmod(temp, 0o666 & ~_umask())
-            moves.append((temp, target))
-        for temp, target in moves:
-            os.replace(temp, target)
-    except OSError as exc:
-        where = SourceLocation(path=Path(exc.filename or out), line=0)
-        raise OutputError(
-            [error("BB904", f"cannot write the outputs: {exc.strerror}", where)]
-        ) from None
-    finally:
-        for temp, _ in moves:
-            if os.path.exists(temp):
-                os.unlink(temp)
-    return tuple(target for _, target in moves)

@@ -3,20 +3,46 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+import traceback
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import TextIO
 
+import jinja2
+
 from bookbuild.assets import Asset, collect_assets, default_styles_dir, read_asset
 from bookbuild.chronology import extract_chronology
-from bookbuild.errors import BookbuildError
+from bookbuild.errors import BookbuildError, Diagnostic
 from bookbuild.render import create_environment, render_print, render_timeline_svg
 
-# Reload the page when the server says the book changed; reconnect if the server restarts.
-RELOAD_SCRIPT = "<script>new EventSource('/events').onmessage = () => location.reload();</script>"
+# Reload the page when the server says the book changed; reconnect if the server restarts. It is
+# a file of its own so that the page's Content-Security-Policy can forbid every inline script.
+RELOAD_JS = b"new EventSource('/events').onmessage = () => location.reload();\n"
+RELOAD_TAG = '<script src="/reload.js"></script>'
+# Styles may be inline: the print HTML sets its page size in a <style> and tables align cells with
+# style attributes. Author markup never reaches the page (raw HTML is printed as text).
+PAGE_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; object-src 'none'; frame-ancestors 'none'; base-uri 'none'; "
+    "form-action 'none'"
+)
+# An SVG opened on its own is a document too: it may draw, never run or load anything.
+SVG_POLICY = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'; "
+    "base-uri 'none'; form-action 'none'"
+)
+OTHER_POLICY = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+# When even the theme's error page cannot be rendered, this one still can.
+FALLBACK_ERRORS = jinja2.Template(
+    '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8" />'
+    "<title>The manuscript has errors</title></head><body><h1>The manuscript has errors</h1>"
+    '<ul id="diagnostics">{% for line in lines %}<li>{{ line }}</li>{% endfor %}</ul>'
+    "</body></html>",
+    autoescape=True,
+)
 TYPES = {
     ".css": "text/css",
     ".svg": "image/svg+xml",
@@ -26,6 +52,7 @@ TYPES = {
     ".jpeg": "image/jpeg",
     ".gif": "image/gif",
     ".webp": "image/webp",
+    ".js": "text/javascript; charset=utf-8",
 }
 
 
@@ -46,26 +73,46 @@ class Preview:
         self.changed = threading.Condition()
         self.snapshot = Snapshot(version=0, page=b"", assets={})
 
-    def rebuild(self) -> Snapshot:
-        """Render the book (or its errors) and wake every page that waits for a change."""
+    def rebuild(self, log: TextIO | None = None) -> Snapshot:
+        """Render the book (or its errors) and wake every page that waits for a change.
+
+        Every error is shown on the page, a bug's as much as the manuscript's, so that the
+        preview keeps going whatever the next edit does.
+        """
+        try:
+            page, assets = self._render()
+        except BookbuildError as exc:
+            page, assets = self._render_errors(exc.diagnostics, None), {}
+        except Exception as exc:  # a bug: show it, keep its traceback in the terminal
+            if log is not None:
+                log.write(traceback.format_exc())
+            failure = f"bookbuild failed while rebuilding: {type(exc).__name__}: {exc}"
+            page, assets = self._render_errors((), failure), {}
+        page = page.replace("</body>", RELOAD_TAG + "</body>", 1)
+        with self.changed:
+            version = self.snapshot.version + 1
+            self.snapshot = Snapshot(version=version, page=page.encode("utf-8"), assets=assets)
+            self.changed.notify_all()
+        return self.snapshot
+
+    def _render(self) -> tuple[str, dict[str, Asset]]:
         from bookbuild.pipeline import load_book
 
         env = create_environment(self.styles)
+        book, _ = load_book(self.book_dir)
+        chronology = extract_chronology(book)
+        assets = dict(collect_assets(book, self.styles))
+        if svg := render_timeline_svg(book, chronology, env):
+            assets["timeline.svg"] = svg
+        return render_print(book, chronology, env), assets
+
+    def _render_errors(self, diagnostics: Sequence[Diagnostic], failure: str | None) -> str:
         try:
-            book, _ = load_book(self.book_dir)
-            chronology = extract_chronology(book)
-            assets = dict(collect_assets(book, self.styles))
-            if svg := render_timeline_svg(book, chronology, env):
-                assets["timeline.svg"] = svg
-            html = render_print(book, chronology, env)
-        except BookbuildError as exc:
-            assets = {}
-            html = env.get_template("serve_errors.html").render(diagnostics=exc.diagnostics)
-        page = html.replace("</body>", RELOAD_SCRIPT + "</body>", 1).encode("utf-8")
-        with self.changed:
-            self.snapshot = Snapshot(version=self.snapshot.version + 1, page=page, assets=assets)
-            self.changed.notify_all()
-        return self.snapshot
+            template = create_environment(self.styles).get_template("serve_errors.html")
+            return template.render(diagnostics=diagnostics, failure=failure)
+        except Exception:  # the theme itself is broken: say what is wrong all the same
+            lines = [d.format() for d in diagnostics] + ([failure] if failure else [])
+            return str(FALLBACK_ERRORS.render(lines=lines))
 
     def wait(self, version: int, timeout: float) -> Snapshot:
         """Return the snapshot once it is newer than `version`, or after `timeout` seconds."""
@@ -78,20 +125,52 @@ def make_handler(preview: Preview) -> type[BaseHTTPRequestHandler]:
     """Return a request handler class that serves this preview."""
 
     class Handler(BaseHTTPRequestHandler):
+        policy = OTHER_POLICY
+
         def do_GET(self) -> None:
+            if not self._host_is_ours():
+                return self._send(
+                    HTTPStatus.MISDIRECTED_REQUEST,
+                    "text/plain; charset=utf-8",
+                    b"bookbuild serve answers only to 127.0.0.1 and localhost\n",
+                )
             path = self.path.split("?", 1)[0]
             if path == "/events":
                 return self._events()
+            if path == "/reload.js":
+                return self._send(HTTPStatus.OK, TYPES[".js"], RELOAD_JS)
             snapshot = preview.snapshot
             if path in ("/", "/index.html"):
+                self.policy = PAGE_POLICY
                 return self._send(HTTPStatus.OK, "text/html; charset=utf-8", snapshot.page)
-            asset = snapshot.assets.get(path.lstrip("/"))
-            if asset is None:
+            return self._asset(snapshot, path.lstrip("/"))
+
+        def _host_is_ours(self) -> bool:
+            """Refuse every Host but our own, so a DNS-rebinding page cannot read the book."""
+            port = getattr(self.server, "server_port", None)
+            hosts = self.headers.get_all("Host") or []
+            allowed = {f"127.0.0.1:{port}", f"localhost:{port}"}
+            return len(hosts) == 1 and hosts[0].strip().lower() in allowed
+
+        def _asset(self, snapshot: Snapshot, name: str) -> None:
+            asset = snapshot.assets.get(name)
+            try:
+                body = None if asset is None else read_asset(asset)
+            except OSError:  # a theme file deleted since the rebuild
+                body = None
+            if body is None:
                 return self._send(HTTPStatus.NOT_FOUND, "text/plain", b"not part of this book\n")
-            suffix = Path(path).suffix.lower()
-            return self._send(
-                HTTPStatus.OK, TYPES.get(suffix, "application/octet-stream"), read_asset(asset)
-            )
+            suffix = Path(name).suffix.lower()
+            self.policy = SVG_POLICY if suffix == ".svg" else OTHER_POLICY
+            return self._send(HTTPStatus.OK, TYPES.get(suffix, "application/octet-stream"), body)
+
+        def end_headers(self) -> None:
+            # Every response, errors included, carries these.
+            self.send_header("X-Content-Type-Options", "nosniff")
+            self.send_header("Content-Security-Policy", self.policy)
+            self.send_header("Cross-Origin-Resource-Policy", "same-origin")
+            self.send_header("Referrer-Policy", "no-referrer")
+            super().end_headers()
 
         def _send(self, status: HTTPStatus, content_type: str, body: bytes) -> None:
             self.send_response(status)
@@ -125,26 +204,59 @@ def make_handler(preview: Preview) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
+class PreviewServer(ThreadingHTTPServer):
+    """The preview's HTTP server: a thread per request and room for many waiting connections."""
+
+    daemon_threads = True
+    request_queue_size = 128  # every open page holds an event stream; reloads come in bursts
+    preview: Preview
+
+
 def watch(preview: Preview, stop: threading.Event, log: TextIO) -> None:
-    """Rebuild whenever a manuscript or theme file changes, until `stop` is set."""
+    """Rebuild whenever a manuscript or theme file changes, until `stop` is set.
+
+    Nothing stops the watching but `stop`: when the folders themselves vanish, it waits and
+    tries again, and rebuilds (showing the errors) as soon as it can.
+    """
     import watchfiles
 
-    for _ in watchfiles.watch(
-        preview.book_dir, preview.styles, stop_event=stop, debounce=200, raise_interrupt=False
-    ):
-        snapshot = preview.rebuild()
-        log.write(f"rebuilt (version {snapshot.version})\n")
-        log.flush()
+    said = ""
+    while not stop.is_set():
+        try:
+            for _ in watchfiles.watch(
+                preview.book_dir,
+                preview.styles,
+                stop_event=stop,
+                debounce=200,
+                raise_interrupt=False,
+            ):
+                _rebuild(preview, log)
+        except Exception as exc:  # e.g. the manuscript folder was deleted or renamed
+            if (message := f"cannot watch {preview.book_dir} ({exc}); trying again\n") != said:
+                log.write(message)  # once, not every second
+                log.flush()
+                said = message
+            if not stop.wait(1.0):
+                _rebuild(preview, log)
+
+
+def _rebuild(preview: Preview, log: TextIO) -> None:
+    snapshot = preview.rebuild(log)
+    log.write(f"rebuilt (version {snapshot.version})\n")
+    log.flush()
 
 
 def start(
     book_dir: Path, *, port: int, styles: Path | None, log: TextIO
-) -> tuple[ThreadingHTTPServer, threading.Event]:
-    """Build once, then serve and watch in background threads; return the server and its stop."""
+) -> tuple[PreviewServer, threading.Event]:
+    """Build once, then serve and watch in background threads; return the server and its stop.
+
+    Raise OSError when the port cannot be listened on.
+    """
     preview = Preview(book_dir, styles)
-    preview.rebuild()
-    server = ThreadingHTTPServer(("127.0.0.1", port), make_handler(preview))
-    server.daemon_threads = True
+    preview.rebuild(log)
+    server = PreviewServer(("127.0.0.1", port), make_handler(preview))
+    server.preview = preview
     stop = threading.Event()
     threading.Thread(target=watch, args=(preview, stop, log), daemon=True).start()
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -152,8 +264,15 @@ def start(
 
 
 def serve(book_dir: Path, *, port: int, styles: Path | None, log: TextIO) -> int:
-    """Serve until interrupted; the CLI's entry point."""
-    server, stop = start(book_dir, port=port, styles=styles, log=log)
+    """Serve until interrupted; the CLI's entry point. Return 1 when the port is unavailable."""
+    try:
+        server, stop = start(book_dir, port=port, styles=styles, log=log)
+    except OSError as exc:
+        log.write(
+            f"error: cannot serve on 127.0.0.1:{port}: {exc.strerror or exc}; "
+            "choose another port with --port\n"
+        )
+        return 1
     log.write(
         f"serving {book_dir} at http://127.0.0.1:{server.server_address[1]}/ (Ctrl-C to stop)\n"
     )
@@ -164,4 +283,5 @@ def serve(book_dir: Path, *, port: int, styles: Path | None, log: TextIO) -> int
     finally:
         stop.set()
         server.shutdown()
+        server.server_close()
     return 0
