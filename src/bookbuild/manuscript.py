@@ -8,7 +8,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from bookbuild import body, markup
+from bookbuild import body, markup, sections
+from bookbuild.constructs import ConstructCheck
 from bookbuild.dates import DateError, EdtfDate, parse_date
 from bookbuild.errors import Collector, Diagnostic, ManuscriptError, has_errors
 from bookbuild.model import (
@@ -36,7 +37,7 @@ BOOK_KEYS = (
     "rights",
     "slug",
 )
-CHAPTER_KEYS = ("title", "era", "summary", "id")
+CHAPTER_KEYS = ("title", "era", "summary", "id", "authors", "author")
 GLOSSARY_KEYS = ("term", "kind", "description", "aliases")
 _LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
 _UUID_URN = re.compile(r"^urn:uuid:[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}$")
@@ -55,6 +56,7 @@ def load_manuscript(root: Path) -> tuple[Book, tuple[Diagnostic, ...]]:
     )
     glossary = found.guard(lambda: load_glossary(root, found)) or ()
     validate_unique_ids(chapters, glossary, found)
+    chapters = sections.assign_heading_ids(chapters, glossary)
     if has_errors(found) or meta is None:
         raise ManuscriptError(found)
     return Book(root=root, meta=meta, chapters=chapters, glossary=glossary), tuple(found)
@@ -176,6 +178,9 @@ def load_chapter(root: Path, path: Path, found: Collector) -> Chapter | None:
     )
     parsed.walk(tokens)
     parsed.check_footnotes(tokens, env)
+    constructs = ConstructCheck(source=source, first_line=split.body_first_line, found=found)
+    constructs.walk(tokens)
+    sections.nest_headings(markup.body_tokens(tokens))
     markup.mark_blocks(tokens, chapter_id)
     title = _text(doc, fields, "title", found)
     if title is None:
@@ -188,8 +193,12 @@ def load_chapter(root: Path, path: Path, found: Collector) -> Chapter | None:
         tokens=tuple(tokens),
         events=tuple(parsed.events),
         images=tuple(parsed.images),
-        links=tuple(parsed.links),
+        links=(*parsed.links, *constructs.links),
         anchors=tuple(parsed.anchors),
+        authors=(
+            *_text_list(doc, fields, "authors", found),
+            *_text_list(doc, fields, "author", found),
+        ),
         source=path,
         location=SourceLocation(path=path, line=1),
     )
