@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 from markdown_it.token import Token
 
 from bookbuild import links, markup
-from bookbuild.errors import Collector
+from bookbuild.errors import Collector, Diagnostic
 from bookbuild.model import Link, SourceLocation
 from bookbuild.pandoc import DIV_CLOSE, DIV_OPEN
 from bookbuild.sources import SourceText
@@ -22,9 +22,10 @@ from bookbuild.sources import SourceText
 # letter with a period needs two spaces after it, as in Pandoc, so "B. Williams" is prose.
 _FANCY_LIST = re.compile(
     r"^(?:\((?:\d+|[A-Za-z]|[ivxlcdm]+|[IVXLCDM]+|#)\)|(?:[a-z]|[ivxlcdm]+|#)[.)]|[A-Z]\)"
-    r"|(?:[A-Z]|[IVXLCDM]+)\.(?= ))[ \t]+\S"
+    r"|(?:[A-Z]|[IVXLCDM]+)\.(?=  ))[ \t]+\S"
 )
-_BROKEN_LINK = re.compile(r"\]\(|\]\[")
+# Link syntax left in the text after parsing: `[text](...` or `[text][...`.
+_BROKEN_LINK = re.compile(r"\[([^\[\]]*)\][(\[]")
 
 
 class ConstructCheck:
@@ -74,6 +75,12 @@ class ConstructCheck:
             )
 
     def _inline(self, inline: Token, paragraph: bool) -> None:
+        first = len(self.found)
+        self._inline_constructs(inline, paragraph)
+        # Warnings about one block come in the order of their places in it.
+        self.found[first:] = sorted(self.found[first:], key=_position)
+
+    def _inline_constructs(self, inline: Token, paragraph: bool) -> None:
         if paragraph:
             self._paragraph_text(inline)
         cursor = 0
@@ -129,13 +136,14 @@ class ConstructCheck:
             self.found.warn(
                 "BB602", "HTML comment is never closed with '-->'; it is printed as text", where
             )
-        if match := _BROKEN_LINK.search(child.content):
-            where = self._where(inline, max(inline.content.find(match[0]), 0))
+        for label in _BROKEN_LINK.findall(child.content):
+            match = re.search(rf"\[{re.escape(label)}\][(\[][^)\]]*[)\]]?", inline.content)
+            text = match[0] if match else f"[{label}]"
+            hint = ' (quotes inside a title must be escaped as \\")' if '"' in text else ""
             self.found.warn(
                 "BB608",
-                f"link {_short(_around(child.content, match.start()))} could not be read and is "
-                "printed as text (a title with quotes inside must escape them)",
-                where,
+                f"link {_short(text)} could not be read; it is printed as text{hint}",
+                self._where(inline, match.start() if match else 0),
             )
 
     def _paragraph_text(self, inline: Token) -> None:
@@ -162,7 +170,7 @@ class ConstructCheck:
             if child.type != "link_open":
                 continue
             href = str(child.attrGet("href") or "")
-            where = self._where(inline, max(inline.content.find(f"({href}"), 0))
+            where = self._where(inline, _link_start(inline.content, href))
             kind = links.classify(href)
             if kind == "chapter":
                 path = links.chapter_path(self.source.path, href)
@@ -170,12 +178,19 @@ class ConstructCheck:
                 self.links.append(Link(target=target, location=where, path=path, file=href))
             elif kind == "outside":
                 _unlink(children, index)
+                what = f"link to '{href}' leads outside the book" if href else "link has no target"
                 self.found.warn(
                     "BB605",
-                    f"link to '{href}' leads outside the book (neither a chapter, an id nor a "
-                    "URL); its text is printed without the link",
+                    f"{what} (neither a chapter, an id nor a URL); its text is printed without "
+                    "the link",
                     where,
                 )
+
+
+def _link_start(content: str, href: str) -> int:
+    """Return the offset of the `[` of an inline link to `href`, or 0 (a reference link)."""
+    match = re.search(rf"\]\(\s*<?{re.escape(href)}>?[\s)]", content)
+    return max(content.rfind("[", 0, match.start()), 0) if match else 0
 
 
 def _unlink(children: list[Token], index: int) -> None:
@@ -199,7 +214,6 @@ def _short(text: str, limit: int = 40) -> str:
     return "'" + (text if len(text) <= limit else text[: limit - 1] + "…") + "'"
 
 
-def _around(text: str, at: int) -> str:
-    start = text.rfind("[", 0, at)
-    end = text.find(")", at)
-    return text[max(start, 0) : end + 1 if end >= 0 else at + 2]
+def _position(diagnostic: Diagnostic) -> tuple[int, int]:
+    where = diagnostic.location
+    return (where.line, where.col) if where else (0, 0)

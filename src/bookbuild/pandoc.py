@@ -15,9 +15,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from markdown_it import MarkdownIt
-from markdown_it.ruler import RuleOptionsType
 from markdown_it.common.html_re import HTML_TAG_RE
+from markdown_it.ruler import RuleOptionsType
 from markdown_it.rules_block import StateBlock
+from markdown_it.rules_core import StateCore
 from markdown_it.rules_inline import StateInline
 from markdown_it.token import Token
 from mdit_py_plugins.attrs.parse import ParseError
@@ -38,6 +39,7 @@ _TEX_COMMAND = re.compile(r"\\([A-Za-z]+)")
 CITE_KEY = r"[A-Za-z0-9_](?:[\w]|[:.#$%&+?<>~/-](?=\w))*"
 _BRACKET_CITE = re.compile(rf"\[[^\[\]\n]*?(?<![\w.])-?@{CITE_KEY}[^\[\]]*\]")
 _INTEXT_CITE = re.compile(rf"@{CITE_KEY}")
+_MARKUP = re.compile(r"[*_`\[$\\<]")
 
 
 def use_pandoc(md: MarkdownIt) -> None:
@@ -60,8 +62,22 @@ def use_pandoc(md: MarkdownIt) -> None:
     md.inline.ruler.before("link", "citation", _citation)
     md.inline.ruler.before("html_inline", "html_comment_inline", _comment_inline)
     md.inline.ruler.before("html_inline", "raw_html", _html_inline)
+    md.core.ruler.after("inline", "nested_scripts", _nested_scripts)
     for name, rule in RENDER_RULES.items():
         md.add_render_rule(name, rule)
+
+
+def _nested_scripts(state: StateCore) -> None:
+    """Parse the markup inside `^...^` and `~...~`, which the plugins keep as plain text."""
+    for inline in (t for t in state.tokens if t.type == "inline"):
+        children = inline.children or []
+        for i in range(len(children) - 2, 0, -1):
+            text = children[i]
+            script = children[i - 1].type in ("sup_open", "sub_open") and text.type == "text"
+            if script and _MARKUP.search(text.content):
+                parsed: list[Token] = []
+                state.md.inline.parse(text.content, state.md, state.env, parsed)
+                children[i : i + 1] = parsed
 
 
 def _line(state: StateBlock, line: int) -> str:
