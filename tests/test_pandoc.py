@@ -258,3 +258,36 @@ def test_unrendered_constructs_print_as_code_or_text(tmp_path: Path) -> None:
     text = _text(book.files["a.xhtml"])
     assert "<b>tag</b>" in text and "[@doe99]" in text
     assert not book.epub("a.xhtml", "//x:b")
+
+
+def test_code_blocks_keep_their_text_and_attributes(tmp_path: Path) -> None:
+    long_line = "x = [" + ", ".join(str(n) for n in range(40)) + "]  # " + "a" * 20
+    assert len(long_line) > 130
+    body = f"```{{.python #listing .numberLines}}\n{long_line}\n```\n\nInline `a < b`{{.py}}.\n"
+    book = editions(tmp_path, {"01-a.md": chapter(body)})
+    (code,) = book.epub("a.xhtml", "//x:pre/x:code")
+    assert code.text.rstrip("\n") == long_line
+    assert code.get("id") == "listing"
+    assert set(code.get("class").split()) == {"language-python", "numberLines"}
+    (printed,) = book.print.xpath("//section[@id='a']//pre/code")
+    assert printed.text.rstrip("\n") == long_line
+    assert [_text(c) for c in book.epub("a.xhtml", "//x:p/x:code")] == ["a < b"]
+
+
+def test_raw_attributes_and_pandoc_tables_print_as_code(tmp_path: Path) -> None:
+    grid = "+----+----+\n| a  | b  |\n+====+====+\n| 1  | 2  |\n+----+----+\n"
+    body = f"A `<br/>`{{=html}} here.\n\n```{{=latex}}\n\\clearpage\n```\n\n{grid}"
+    book = editions(tmp_path, {"01-a.md": chapter(body)})
+    assert [_text(c) for c in book.epub("a.xhtml", "//*[contains(@class, 'raw')]")] == [
+        "<br/>",
+        "\\clearpage",
+    ]
+    (table,) = book.epub("a.xhtml", "//x:pre[@class='pandoc-table']/x:code")
+    assert table.text == grid.rstrip("\n")
+    assert "{=" not in _text(book.files["a.xhtml"])
+
+
+def test_task_lists_draw_ballot_boxes(tmp_path: Path) -> None:
+    book = editions(tmp_path, {"01-a.md": chapter("- [ ] to do\n- [x] done\n")})
+    for edition in book.both("a.xhtml", "li"):
+        assert edition == ["\u2610 to do", "\u2612 done"]

@@ -22,7 +22,7 @@ from bookbuild.sources import SourceText
 # letter with a period needs two spaces after it, as in Pandoc, so "B. Williams" is prose.
 _FANCY_LIST = re.compile(
     r"^(?:\((?:\d+|[A-Za-z]|[ivxlcdm]+|[IVXLCDM]+|#)\)|(?:[a-z]|[ivxlcdm]+|#)[.)]|[A-Z]\)"
-    r"|(?:[A-Z]|[IVXLCDM]+)\.(?=  ))[ \t]+\S"
+    r"|(?:[A-Z]|[IVXLCDM]+)\.(?=  )|\(@[\w-]*\))[ \t]+\S"
 )
 # Link syntax left in the text after parsing: `[text](...` or `[text][...`.
 _BROKEN_LINK = re.compile(r"\[([^\[\]]*)\][(\[]")
@@ -67,6 +67,15 @@ class ConstructCheck:
             self._math(self._line(token), "$$" + token.content.strip() + "$$")
         elif token.type == "raw_tex_block":
             self._tex(self._line(token), token.content.split("\n")[0])
+        elif token.type == "raw_block":
+            self._raw_format(self._line(token), token)
+        elif token.type == "pandoc_table":
+            self.found.warn(
+                "BB611",
+                "Pandoc's grid, simple and multiline tables are not read; this one is printed "
+                "as preformatted text (write a pipe table: | a | b |)",
+                self._line(token),
+            )
         elif token.type == "fenced_div_open" and not token.meta.get("closed", True):
             self.found.warn(
                 "BB609",
@@ -86,7 +95,7 @@ class ConstructCheck:
         cursor = 0
         for child in inline.children or []:
             offset = child.meta.get("offset") if child.meta else None
-            if offset is None and child.type in ("math_inline", "math_inline_double"):
+            if offset is None and child.type in ("math_inline", "math_inline_double", "raw_inline"):
                 offset = max(inline.content.find(child.content, cursor) - 1, 0)
             cursor = offset if offset is not None else cursor
             self._child(inline, child, self._where(inline, offset or 0))
@@ -100,6 +109,8 @@ class ConstructCheck:
             self._math(where, f"$${child.content}$$")
         elif child.type == "raw_tex":
             self._tex(where, child.content)
+        elif child.type == "raw_inline":
+            self._raw_format(where, child)
         elif child.type == "citation":
             self.found.warn(
                 "BB604",
@@ -117,6 +128,15 @@ class ConstructCheck:
     def _tex(self, where: SourceLocation, tex: str) -> None:
         self.found.warn(
             "BB603", f"raw LaTeX {_short(tex)} is not rendered; it is printed as code", where
+        )
+
+    def _raw_format(self, where: SourceLocation, token: Token) -> None:
+        name = token.meta.get("format")
+        self.found.warn(
+            "BB610",
+            f"raw {name} {_short(token.content)} ({{={name}}}) is not rendered; "
+            "it is printed as code",
+            where,
         )
 
     def _raw_html(self, inline: Token) -> None:
