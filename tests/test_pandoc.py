@@ -291,3 +291,31 @@ def test_task_lists_draw_ballot_boxes(tmp_path: Path) -> None:
     book = editions(tmp_path, {"01-a.md": chapter("- [ ] to do\n- [x] done\n")})
     for edition in book.both("a.xhtml", "li"):
         assert edition == ["\u2610 to do", "\u2612 done"]
+
+
+def test_pdf_bookmarks_nest_headings_under_their_chapter(tmp_path: Path) -> None:
+    import pypdf
+
+    root = write_book(
+        tmp_path / "m",
+        {
+            "01-a.md": chapter("# Top\n\nText.\n\n## Sub\n\nText.\n"),
+            "02-b.md": chapter("### Deep only\n\nText.\n", "Two"),
+        },
+    )
+    build(root, tmp_path / "out", ("pdf",))
+    outline = pypdf.PdfReader(tmp_path / "out" / "probe.pdf").outline
+
+    def tree(items: list[object]) -> list[object]:
+        return [tree(i) if isinstance(i, list) else i.title for i in items]  # type: ignore[attr-defined]
+
+    shape = tree(outline)
+    assert shape[shape.index("One") + 1] == ["Top", ["Sub"]]
+    assert shape[shape.index("Two") + 1] == ["Deep only"]
+
+
+def test_backslash_space_is_a_no_break_space(tmp_path: Path) -> None:
+    book = editions(tmp_path, {"01-a.md": chapter("Mr.\\ Smith\n")})
+    (epub,) = book.epub("a.xhtml", "//x:section/x:p")
+    (printed,) = book.print.xpath("//section[@id='a']/p")
+    assert epub.text == printed.text == "Mr.\u00a0Smith"
