@@ -319,3 +319,32 @@ def test_backslash_space_is_a_no_break_space(tmp_path: Path) -> None:
     (epub,) = book.epub("a.xhtml", "//x:section/x:p")
     (printed,) = book.print.xpath("//section[@id='a']/p")
     assert epub.text == printed.text == "Mr.\u00a0Smith"
+
+
+def test_fancy_lists_keep_their_numbering(tmp_path: Path) -> None:
+    body = (
+        "(2) two\n(3) three\n\n"
+        "iv. four\nv.  five\n\n"
+        "B.  bee\nC.  sea\n\n"
+        "B. Williams is prose.\n\n"
+        "#. auto\n#. more\n\n"
+        "(@) first example\n\nText.\n\n(@) second example\n\n"
+        "```\na. stays code\n```\n"
+    )
+    book = editions(tmp_path, {"01-a.md": chapter(body)})
+    lists = [
+        (ol.get("start"), ol.get("class"), [_text(li) for li in ol.xpath("x:li", namespaces=NS)])
+        for ol in book.epub("a.xhtml", "//x:ol")
+    ]
+    assert lists == [
+        ("2", None, ["two", "three"]),
+        ("4", "lower-roman", ["four", "five"]),
+        ("2", "upper-alpha", ["bee", "sea"]),
+        (None, None, ["auto", "more"]),
+        (None, None, ["first example"]),
+        ("2", None, ["second example"]),
+    ]
+    assert "B. Williams is prose." in [_text(p) for p in book.epub("a.xhtml", "//x:p")]
+    assert _text(book.epub("a.xhtml", "//x:pre")[0]) == "a. stays code"
+    printed = [(ol.get("start"), ol.get("class")) for ol in book.print.xpath("//section//ol")]
+    assert printed == [(s, c) for s, c, _ in lists]

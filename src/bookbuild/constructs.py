@@ -171,8 +171,8 @@ class ConstructCheck:
         if _FANCY_LIST.match(first):
             self.found.warn(
                 "BB606",
-                f"list marker '{first.split()[0]}' is Pandoc's, which bookbuild does not read; "
-                "the list is printed as text (write 1. or - items)",
+                f"list marker '{first.split()[0]}' could not be read (a list's first letter or "
+                "numeral must fit the marker's width); the list is printed as text",
                 self._where(inline, 0),
             )
         for n, line in enumerate(inline.content.split("\n")):

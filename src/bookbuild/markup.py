@@ -12,6 +12,7 @@ from markdown_it.token import Token
 from mdit_py_plugins.attrs import attrs_block_plugin, attrs_plugin
 from mdit_py_plugins.footnote import footnote_plugin
 
+from bookbuild.fancylists import use_fancy_lists
 from bookbuild.links import rendered_href
 from bookbuild.pandoc import use_pandoc
 from bookbuild.pandoc_extras import use_pandoc_extras
@@ -28,7 +29,7 @@ def create_parser() -> MarkdownIt:
     md = MarkdownIt("commonmark", {"html": False, "typographer": True})
     md.enable(["table", "replacements", "smartquotes"])
     md.use(attrs_plugin, spans=True).use(attrs_block_plugin).use(footnote_plugin)
-    md.use(use_pandoc).use(use_pandoc_extras).use(use_sections)
+    md.use(use_pandoc).use(use_pandoc_extras).use(use_fancy_lists).use(use_sections)
     md.core.ruler.push("bb_nbsp", _tie_numbers)
     return md
 
