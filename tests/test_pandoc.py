@@ -348,3 +348,53 @@ def test_fancy_lists_keep_their_numbering(tmp_path: Path) -> None:
     assert _text(book.epub("a.xhtml", "//x:pre")[0]) == "a. stays code"
     printed = [(ol.get("start"), ol.get("class")) for ol in book.print.xpath("//section//ol")]
     assert printed == [(s, c) for s, c, _ in lists]
+
+
+def test_simple_and_multiline_tables(tmp_path: Path) -> None:
+    simple = (
+        "  Right     Left     Center     Default\n"
+        "-------     ------ ----------   -------\n"
+        "     12     12        12            12\n"
+        "    123     123       123          123\n"
+        "\n"
+        "Table:  Demonstration of simple table syntax.\n\n"
+    )
+    multiline = (
+        "-------------------------------------------------------------\n"
+        " Centered   Default           Right Left\n"
+        "  Header    Aligned         Aligned Aligned\n"
+        "----------- ------- --------------- -------------------------\n"
+        "   First    row                12.0 Example of a row that\n"
+        "                                    spans multiple lines.\n"
+        "\n"
+        "  Second    row                 5.0 Here's another one.\n"
+        "-------------------------------------------------------------\n"
+    )
+    book = editions(tmp_path, {"01-a.md": chapter(simple + multiline)})
+    first, second = book.epub("a.xhtml", "//x:table")
+
+    def cells(table: etree._Element, tag: str) -> list[tuple[str, str | None]]:
+        return [(_text(c), c.get("style")) for c in table.xpath(f".//x:{tag}", namespaces=NS)]
+
+    assert cells(first, "th") == [
+        ("Right", "text-align:right"),
+        ("Left", "text-align:left"),
+        ("Center", "text-align:center"),
+        ("Default", None),
+    ]
+    assert [c for c, _ in cells(first, "td")] == ["12"] * 4 + ["123"] * 4
+    assert _text(first.xpath("x:caption", namespaces=NS)[0]) == (
+        "Demonstration of simple table syntax."
+    )
+    assert [c for c, _ in cells(second, "th")] == [
+        "Centered Header",
+        "Default Aligned",
+        "Right Aligned",
+        "Left Aligned",
+    ]
+    assert cells(second, "td")[3] == (
+        "Example of a row that spans multiple lines.",
+        "text-align:left",
+    )
+    assert len(book.print.xpath("//section[@id='a']//table")) == 2
+    assert "-----" not in _text(book.files["a.xhtml"])

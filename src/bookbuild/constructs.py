@@ -72,8 +72,8 @@ class ConstructCheck:
         elif token.type == "pandoc_table":
             self.found.warn(
                 "BB611",
-                "Pandoc's grid, simple and multiline tables are not read; this one is printed "
-                "as preformatted text (write a pipe table: | a | b |)",
+                "Pandoc's grid tables are not read; this one is printed as preformatted text "
+                "(write a pipe, simple or multiline table)",
                 self._line(token),
             )
         elif token.type == "fenced_div_open" and not token.meta.get("closed", True):

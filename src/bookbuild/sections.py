@@ -55,20 +55,27 @@ def heading_attrs(text: str) -> dict[str, str] | None:
 
 
 def _table_captions(state: StateCore) -> None:
-    tokens = state.tokens
-    for index in [i for i, t in enumerate(tokens) if t.type == "table_open"][::-1]:
-        close = next(i for i in range(index, len(tokens)) if tokens[i].type == "table_close")
-        after, before = close + 1, index - 3
-        level = tokens[index].level
-        if _is_caption(tokens, after, level):
-            _move_caption(tokens, after, index)
-        elif before >= 0 and _is_caption(tokens, before, level):
-            _move_caption(tokens, before, index)
+    tokens, index = state.tokens, 0
+    while index < len(tokens):
+        if tokens[index].type == "table_open":
+            close = next(i for i in range(index, len(tokens)) if tokens[i].type == "table_close")
+            after, before, level = close + 1, index - 3, tokens[index].level
+            if _is_caption(tokens, after, level):
+                _move_caption(tokens, after, index)
+            # A caption before a table is its own unless it follows another table.
+            elif _is_caption(tokens, before, level) and not _follows_table(tokens, before):
+                _move_caption(tokens, before, index)
+        index += 1
+
+
+def _follows_table(tokens: Sequence[Token], index: int) -> bool:
+    return index > 0 and tokens[index - 1].type == "table_close"
 
 
 def _is_caption(tokens: Sequence[Token], index: int, level: int) -> bool:
     return (
-        index + 2 < len(tokens)
+        0 <= index
+        and index + 2 < len(tokens)
         and tokens[index].type == "paragraph_open"
         and tokens[index].level == level
         and _CAPTION.match(tokens[index + 1].content) is not None
