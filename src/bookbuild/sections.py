@@ -74,7 +74,7 @@ def _follows_table(tokens: Sequence[Token], index: int) -> bool:
 
 def _is_caption(tokens: Sequence[Token], index: int, level: int) -> bool:
     return (
-        0 <= index
+        index >= 0
         and index + 2 < len(tokens)
         and tokens[index].type == "paragraph_open"
         and tokens[index].level == level
