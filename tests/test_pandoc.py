@@ -398,3 +398,16 @@ def test_simple_and_multiline_tables(tmp_path: Path) -> None:
     )
     assert len(book.print.xpath("//section[@id='a']//table")) == 2
     assert "-----" not in _text(book.files["a.xhtml"])
+
+
+def test_implicit_header_references(tmp_path: Path) -> None:
+    body = (
+        "## The Rift\n\n## Other heading\n\n"
+        "See [The Rift], [it][the rift] and [Other heading].\n\n"
+        "[other heading]: #the-rift\n"
+    )
+    book = editions(tmp_path, {"01-a.md": chapter(body)})
+    hrefs = [(a.get("href"), _text(a)) for a in book.epub("a.xhtml", "//x:p/x:a")]
+    # An explicit reference definition wins over the heading, as in Pandoc.
+    assert hrefs == [("#the-rift", "The Rift"), ("#the-rift", "it"), ("#the-rift", "Other heading")]
+    assert [a.get("href") for a in book.print.xpath("//section[@id='a']//p/a")] == ["#the-rift"] * 3

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from markdown_it import MarkdownIt
+from markdown_it.common.utils import normalizeReference
 from markdown_it.rules_core import StateCore
 from markdown_it.token import Token
 from mdit_py_plugins.attrs.parse import ParseError
@@ -23,12 +24,14 @@ from bookbuild.model import RESERVED_IDS, Chapter, GlossaryEntry
 _TRAILING_ATTRS = re.compile(r"[ \t]*(\{[^{}]*\})[ \t]*$")
 _CAPTION = re.compile(r"^(?:Table:|:)[ \t]+(?=\S)")
 AUTO_ID = "pandoc_id"
+_REF = "bb-heading-ref-"
 
 
 def use_sections(md: MarkdownIt) -> None:
     """Read `{#id .class}` after headings, table captions, and each heading's Pandoc id."""
     md.core.ruler.after("block", "heading_attrs", _heading_attrs)
     md.core.ruler.after("heading_attrs", "table_caption", _table_captions)
+    md.core.ruler.after("table_caption", "header_references", _header_references)
     # Before typography: Pandoc's manual derives `dogs--in-my-house` from "Dogs?--in my house?".
     md.core.ruler.after("inline", "heading_ids", _heading_ids)
 
@@ -93,10 +96,40 @@ def _move_caption(tokens: list[Token], paragraph: int, table: int) -> None:
     tokens[at:at] = caption
 
 
+def _header_references(state: StateCore) -> None:
+    """Let `[Heading text]` link to its heading, as Pandoc's implicit_header_references do."""
+    references = state.env.setdefault("references", {})
+    for n, (token, inline) in enumerate(itertools.pairwise(state.tokens)):
+        if token.type == "heading_open" and inline.type == "inline":
+            label = normalizeReference(inline.content)
+            if label.strip() and label not in references:  # a definition takes precedence
+                references[label] = {"href": f"#{_REF}{n}", "title": "", "map": token.map}
+                token.meta[_REF] = f"{_REF}{n}"
+
+
 def _heading_ids(state: StateCore) -> None:
+    """Give each heading without an id the one Pandoc gives it in this file."""
+    taken = {str(t.attrGet("id")) for t in _all_tokens(state.tokens) if t.attrGet("id")}
+    ids: dict[str, str] = {}
     for token, inline in itertools.pairwise(state.tokens):
-        if token.type == "heading_open" and not token.attrGet("id"):
-            token.meta[AUTO_ID] = pandoc_id(stringify(inline.children or []))
+        if token.type != "heading_open":
+            continue
+        ident = str(token.attrGet("id") or "")
+        if not ident:
+            ident = _unique(pandoc_id(stringify(inline.children or [])), taken)
+            taken.add(ident)
+            token.meta[AUTO_ID] = ident
+        if _REF in token.meta:
+            ids[f"#{token.meta[_REF]}"] = f"#{ident}"
+    for link in (t for t in _all_tokens(state.tokens) if t.type == "link_open"):
+        if (href := str(link.attrGet("href") or "")) in ids:
+            link.attrSet("href", ids[href])
+
+
+def _all_tokens(tokens: Iterable[Token]) -> Iterable[Token]:
+    for token in tokens:
+        yield token
+        yield from token.children or []
 
 
 def stringify(children: Iterable[Token]) -> str:
@@ -158,12 +191,10 @@ def assign_heading_ids(
 
 
 def _assign(chapter: Chapter, taken: set[str]) -> Chapter:
-    local_taken = set(chapter.anchors)
     local: dict[str, str] = {}
     for token in (t for t in chapter.tokens if AUTO_ID in t.meta and not t.attrGet("id")):
-        local_id = _unique(str(token.meta[AUTO_ID]), local_taken)
+        local_id = str(token.meta[AUTO_ID])  # unique in its file already
         book_id = local_id if local_id not in taken else _unique(local_id, taken)
-        local_taken.add(local_id)
         taken.add(book_id)
         token.attrSet("id", book_id)
         local[local_id] = book_id
