@@ -34,12 +34,14 @@ class ConstructCheck:
     def __init__(self, *, source: SourceText, first_line: int, found: Collector) -> None:
         self.source, self.first_line, self.found = source, first_line, found
         self.links: list[Link] = []
+        self.ids: list[tuple[str, SourceLocation]] = []  # ids the author gave, with their places
 
     def walk(self, tokens: Sequence[Token]) -> None:
         """Check the body's blocks, then each inline token's children."""
         self._title_block(tokens)
         for index, token in enumerate(tokens):
             self._block(token)
+            self._author_id(token, self._line(token))
             if token.type == "inline":
                 paragraph = index > 0 and tokens[index - 1].type == "paragraph_open"
                 self._inline(token, paragraph)
@@ -102,7 +104,14 @@ class ConstructCheck:
         self._raw_html(inline)
         self._links(inline)
 
+    def _author_id(self, token: Token, where: SourceLocation) -> None:
+        # Events have ids of their own, checked with the events (BB206).
+        ident = token.attrGet("id")
+        if ident and "event" not in str(token.attrGet("class") or "").split():
+            self.ids.append((str(ident), where))
+
     def _child(self, inline: Token, child: Token, where: SourceLocation) -> None:
+        self._author_id(child, self._line(inline))
         if child.type == "math_inline":
             self._math(where, f"${child.content}$")
         elif child.type == "math_inline_double":

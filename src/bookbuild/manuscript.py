@@ -195,6 +195,7 @@ def load_chapter(root: Path, path: Path, found: Collector) -> Chapter | None:
         images=tuple(parsed.images),
         links=(*parsed.links, *constructs.links),
         anchors=tuple(parsed.anchors),
+        author_ids=tuple(constructs.ids),
         authors=(
             *_text_list(doc, fields, "authors", found),
             *_text_list(doc, fields, "author", found),
@@ -289,6 +290,8 @@ def validate_unique_ids(
     for entry in glossary:
         label = f"glossary term '{entry.term}', as id"
         _claim(seen, entry.id, entry.location, label, "BB402", found)
+    for ident, where in (pair for c in chapters for pair in c.author_ids):
+        _claim(seen, ident, where, "id", "BB612", found)
 
 
 def _claim(

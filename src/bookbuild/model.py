@@ -84,6 +84,8 @@ class Chapter:
     authors: tuple[str, ...] = ()
     # Pandoc's id for each heading in its own file, with the id it has in the book.
     heading_ids: tuple[tuple[str, str], ...] = ()
+    # The ids the author gave headings, divs, spans and code, with their places.
+    author_ids: tuple[tuple[str, SourceLocation], ...] = ()
     source: Path
     location: SourceLocation
 
