@@ -411,3 +411,13 @@ def test_implicit_header_references(tmp_path: Path) -> None:
     # An explicit reference definition wins over the heading, as in Pandoc.
     assert hrefs == [("#the-rift", "The Rift"), ("#the-rift", "it"), ("#the-rift", "Other heading")]
     assert [a.get("href") for a in book.print.xpath("//section[@id='a']//p/a")] == ["#the-rift"] * 3
+
+
+def test_small_caps_and_underline_are_styled(tmp_path: Path) -> None:
+    book = editions(tmp_path, {"01-a.md": chapter("[Tirana]{.smallcaps} and [this]{.underline}\n")})
+    for edition in book.both("a.xhtml", "span[@class='smallcaps']"):
+        assert edition == ["Tirana"]
+    for sheet in ("print.css", "epub.css"):
+        css = (Path(__file__).parents[1] / "styles" / sheet).read_text()
+        assert ".smallcaps { font-variant: small-caps; }" in css
+        assert ".underline { text-decoration: underline; }" in css
