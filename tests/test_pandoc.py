@@ -125,8 +125,9 @@ def test_line_blocks_keep_breaks_and_indentation(tmp_path: Path) -> None:
         "| a | b |\n|---|---|\n| 1 | 2 |\n\nTable: Counts of things\n",
         "| a | b |\n|---|---|\n| 1 | 2 |\n\n: Counts of things\n",
         ": Counts of things\n\n| a | b |\n|---|---|\n| 1 | 2 |\n",
+        "| a | b |\n|---|---|\n| 1 | 2 |\nTable: Counts of things\n",
     ],
-    ids=["table-after", "colon-after", "colon-before"],
+    ids=["table-after", "colon-after", "colon-before", "no-blank-line"],
 )
 def test_table_captions(tmp_path: Path, body: str) -> None:
     book = editions(tmp_path, {"01-a.md": chapter(body)})

@@ -63,12 +63,38 @@ def _table_captions(state: StateCore) -> None:
         if tokens[index].type == "table_open":
             close = next(i for i in range(index, len(tokens)) if tokens[i].type == "table_close")
             after, before, level = close + 1, index - 3, tokens[index].level
-            if _is_caption(tokens, after, level):
+            if _row_caption(tokens, index, close):
+                pass
+            elif _is_caption(tokens, after, level):
                 _move_caption(tokens, after, index)
             # A caption before a table is its own unless it follows another table.
             elif _is_caption(tokens, before, level) and not _follows_table(tokens, before):
                 _move_caption(tokens, before, index)
         index += 1
+
+
+def _row_caption(tokens: list[Token], table: int, close: int) -> bool:
+    """Make a last row that reads `Table: …` with no other cell the table's caption.
+
+    Pandoc ends a pipe table at a line without a pipe; markdown-it reads it as one more row.
+    """
+    row = max(i for i in range(table, close) if tokens[i].type == "tr_open")
+    cells = [t for t in tokens[row:close] if t.type == "inline"]
+    if len(cells) < 1 or not _CAPTION.match(cells[0].content):
+        return False
+    in_body = any(t.type == "tbody_open" for t in tokens[table:row])
+    if any(c.content.strip() for c in cells[1:]) or not in_body:
+        return False
+    end = next(i for i in range(row, close) if tokens[i].type == "tr_close")
+    opening = tokens[row]
+    del tokens[row : end + 1]
+    empty_body = tokens[row - 1].type == "tbody_open" and tokens[row].type == "tbody_close"
+    if empty_body:
+        del tokens[row - 1 : row + 1]
+    cells[0].content = _CAPTION.sub("", cells[0].content, count=1)
+    caption = Token("caption_open", "caption", 1, map=opening.map, block=True)
+    tokens[table + 1 : table + 1] = [caption, cells[0], Token("caption_close", "caption", -1)]
+    return True
 
 
 def _follows_table(tokens: Sequence[Token], index: int) -> bool:
