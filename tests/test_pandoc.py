@@ -10,6 +10,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 from lxml import etree, html
 
 from bookbuild.errors import ManuscriptError
@@ -422,3 +424,80 @@ def test_small_caps_and_underline_are_styled(tmp_path: Path) -> None:
         css = (Path(__file__).parents[1] / "styles" / sheet).read_text()
         assert ".smallcaps { font-variant: small-caps; }" in css
         assert ".underline { text-decoration: underline; }" in css
+
+
+PIECES = [
+    ":::",
+    "::: {.note}",
+    "::: warning",
+    "| ",
+    "|",
+    "    ",
+    "\t",
+    "\n",
+    "\n\n",
+    "^",
+    "~",
+    "~~",
+    "$",
+    "$$",
+    "\\",
+    "\\begin{x}",
+    "\\end{x}",
+    "\\cmd{",
+    "<!--",
+    "-->",
+    "<b>",
+    "</div>",
+    "[",
+    "]",
+    "(",
+    ")",
+    "{#id}",
+    "{-}",
+    "{=html}",
+    "`",
+    "```",
+    "```{.py}",
+    "@key",
+    "[@a]",
+    "(1) ",
+    "a. ",
+    "iv. ",
+    "#. ",
+    "(@) ",
+    "B.  ",
+    "- [ ] ",
+    "# ",
+    "## ",
+    "Table: ",
+    ": ",
+    "+---+",
+    "---",
+    "--- ---",
+    "word",
+    "02-b.md#x",
+    "[x](02-b.md)",
+    "*",
+    "_",
+    "Term\n:   def",
+]
+
+
+@given(parts=st.lists(st.sampled_from(PIECES), max_size=40))
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+def test_any_mix_of_pandoc_syntax_loads_without_a_traceback(
+    tmp_path: Path, parts: list[str]
+) -> None:
+    body = "".join(parts)
+    assume("^[" not in body)  # inline notes are the footnote work's, tested there
+    root = tmp_path / f"m{abs(hash(tuple(parts)))}"
+    if root.exists():
+        return
+    write_book(root, {"01-a.md": chapter(body), "02-b.md": chapter("## X\n", "B")})
+    try:
+        check(root)
+    except ManuscriptError as caught:  # diagnostics are fine; any other exception is a bug
+        assert all(d.location is not None for d in caught.diagnostics)
