@@ -21,7 +21,11 @@ def render_print_code(_r: Any, tokens: Sequence[Token], idx: int, _o: Any, _e: A
     """
     token = tokens[idx]
     language = _LANGUAGE.match(token.info or "")
-    attrs = f' class="language-{escapeHtml(language[1])}"' if language else ""
+    classes = [f"language-{language[1]}"] if language else []
+    classes += str(token.attrGet("class") or "").split()
+    # Keep the author's id and classes (```{.python #listing}), as the EPUB's renderer does.
+    attrs = f' id="{escapeHtml(str(token.attrGet("id")))}"' if token.attrGet("id") else ""
+    attrs += f' class="{escapeHtml(" ".join(classes))}"' if classes else ""
     lines = token.content.removesuffix("\n").split("\n")
     # No newline between the boxes: in `pre` it would set an empty row of its own.
     boxes = "".join(f'<span class="code-line">{escapeHtml(line)}</span>' for line in lines)

@@ -8,8 +8,9 @@ import re
 from collections.abc import Iterator
 
 from bookbuild.errors import Diagnostic, error, warning
+from bookbuild.links import LinkTargets, link_targets, resolve
 from bookbuild.markup import plain_text
-from bookbuild.model import Book, Chapter
+from bookbuild.model import Book, Chapter, Link
 from bookbuild.render import id_files
 
 
@@ -98,14 +99,19 @@ def _within_found(form: str, found: list[str]) -> bool:
 
 def lint_links(book: Book) -> Iterator[Diagnostic]:
     """Report links to an id that no part of the book has."""
-    ids = id_files(book)  # the same targets the EPUB's links are pointed at
-    for link in (link for c in book.chapters for link in c.links):
-        if link.target not in ids:
-            yield error(
-                "BB503",
-                f"link to '#{link.target}', which no chapter, event, glossary entry or heading has",
-                link.location,
-            )
+    targets = link_targets(book, id_files(book))  # the targets the EPUB's links are pointed at
+    for chapter in book.chapters:
+        for link in chapter.links:
+            if resolve(targets, chapter, link) is None:
+                yield error("BB503", _broken(targets, link), link.location)
+
+
+def _broken(targets: LinkTargets, link: Link) -> str:
+    if link.path is None:
+        return f"link to '#{link.target}', which no chapter, event, glossary entry or heading has"
+    if link.path not in targets.files:
+        return f"link to '{link.file}', which is not a chapter file of this book"
+    return f"link to '{link.file}', whose chapter has no id '{link.target}'"
 
 
 def chapter_text(chapter: Chapter) -> str:

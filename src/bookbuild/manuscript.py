@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from bookbuild import body, ids, markup
+from bookbuild import body, ids, markup, sections
+from bookbuild.constructs import ConstructCheck
 from bookbuild.dates import DateError, EdtfDate, YearRangeError, parse_date
 from bookbuild.errors import Collector, Diagnostic, ManuscriptError, has_errors
 from bookbuild.langtags import is_language_tag
@@ -60,7 +61,7 @@ BOOK_KEYS = (
     "limits",
 )
 ERA_NOTATIONS = ("BCE", "BC")
-CHAPTER_KEYS = ("title", "era", "summary", "id")
+CHAPTER_KEYS = ("title", "era", "summary", "id", "authors", "author")
 GLOSSARY_KEYS = ("term", "kind", "description", "aliases")
 _UUID_URN = re.compile(r"^urn:uuid:[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}$")
 _ISBN = re.compile(r"^(urn:isbn:)?(97[89]-?)?(\d-?){9}[\dX]$")
@@ -126,6 +127,7 @@ def draft_manuscript(root: Path) -> Draft:
     glossary = found.guard(lambda: load_glossary(root, found, limits))
     validate_unique_ids(chapters, glossary or (), found)
     found.extend(ids.validate_author_ids(chapters, glossary or ()))
+    chapters = sections.assign_heading_ids(chapters, glossary or ())
     book = Book(root=root, meta=meta or _NO_METADATA, chapters=chapters, glossary=glossary or ())
     complete = len(chapters) == len(paths) and glossary is not None
     return Draft(book=book, complete=complete, diagnostics=tuple(found))
@@ -305,6 +307,9 @@ def load_chapter(root: Path, path: Path, found: Collector, limits: Limits) -> Ch
         if run := long_run(event.title, limits.word_length):
             found.error("BB122", word_message(run[0], limits.word_length), event.location)
     parsed.check_footnotes(tokens, env)
+    constructs = ConstructCheck(source=source, first_line=split.body_first_line, found=found)
+    constructs.walk(tokens)
+    sections.nest_headings(markup.body_tokens(tokens))
     markup.mark_blocks(tokens, chapter_id)
     title = _text(doc, fields, "title", found)
     if title is None:
@@ -317,9 +322,13 @@ def load_chapter(root: Path, path: Path, found: Collector, limits: Limits) -> Ch
         tokens=tuple(tokens),
         events=tuple(parsed.events),
         images=tuple(parsed.images),
-        links=tuple(parsed.links),
+        links=(*parsed.links, *constructs.links),
         anchors=tuple(parsed.anchors),
         author_ids=tuple(parsed.author_ids),
+        authors=(
+            *_text_list(doc, fields, "authors", found),
+            *_text_list(doc, fields, "author", found),
+        ),
         source=path,
         location=SourceLocation(path=path, line=1),
         era_location=_at(doc, "era") if era else None,

@@ -14,6 +14,11 @@ from mdit_py_plugins.attrs import attrs_block_plugin, attrs_plugin
 from mdit_py_plugins.footnote import footnote_plugin
 
 from bookbuild.codeblocks import render_print_code
+from bookbuild.fancylists import use_fancy_lists
+from bookbuild.links import rendered_href
+from bookbuild.pandoc import use_pandoc
+from bookbuild.pandoc_extras import use_pandoc_extras
+from bookbuild.sections import use_sections
 
 Target = Literal["print", "epub"]
 
@@ -26,6 +31,7 @@ def create_parser() -> MarkdownIt:
     md = MarkdownIt("commonmark", {"html": False, "typographer": True})
     md.enable(["table", "replacements", "smartquotes"])
     md.use(attrs_plugin, spans=True).use(attrs_block_plugin).use(footnote_plugin)
+    md.use(use_pandoc).use(use_pandoc_extras).use(use_fancy_lists).use(use_sections)
     md.core.ruler.push("bb_nbsp", _tie_numbers)
     return md
 
@@ -245,12 +251,12 @@ class HtmlRenderer:
     def _link_open(
         self, renderer: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any
     ) -> str:
-        """Point `#id` links at the EPUB file that holds the id, when it is another chapter's."""
+        """Point links to ids and chapter files at the place each edition has them."""
         token = tokens[idx]
         href = str(token.attrGet("href") or "")
-        file = env.get("id_files", {}).get(href[1:]) if href.startswith("#") else None
-        if self.target == "epub" and file and file != env.get("file"):
-            token = token.copy(attrs={**token.attrs, "href": file + href})
+        resolved = rendered_href(href, env, self.target)
+        if resolved != href:
+            token = token.copy(attrs={**token.attrs, "href": resolved})
         return str(renderer.renderToken([token], 0, options, env))
 
     def _image(self, tokens: Sequence[Token], idx: int, _o: Any, env: Any) -> str:

@@ -73,10 +73,12 @@ class ImageFile:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Link:
-    """A link within the book, to `#target`."""
+    """A link within the book, to `#target`, or to another chapter's file (`path`) and id."""
 
     target: str
     location: SourceLocation
+    path: Path | None = None  # the chapter file named, resolved; None for `#target`
+    file: str = ""  # that file as the author wrote it
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -99,6 +101,9 @@ class Chapter:
     links: tuple[Link, ...] = ()
     anchors: tuple[str, ...] = ()
     author_ids: tuple[Anchor, ...] = ()
+    authors: tuple[str, ...] = ()
+    # Pandoc's id for each heading in its own file, with the id it has in the book.
+    heading_ids: tuple[tuple[str, str], ...] = ()
     source: Path
     location: SourceLocation
     era_location: SourceLocation | None = None  # the `era:` line of the front matter

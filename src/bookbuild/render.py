@@ -14,8 +14,10 @@ from bookbuild import __version__
 from bookbuild.assets import image_names
 from bookbuild.cache import cache_dir
 from bookbuild.dates import format_date, format_era, iso_range, parse_date
-from bookbuild.markup import HtmlRenderer, Target, footnote_slices
+from bookbuild.links import link_targets
+from bookbuild.markup import HtmlRenderer, Target, body_tokens, footnote_slices
 from bookbuild.model import Book, Chapter, Event
+from bookbuild.sections import Section, chapter_sections
 from bookbuild.timeline import layout_timeline
 
 LABELS = {
@@ -36,6 +38,8 @@ class ChapterView:
     html: str
     file: str
     part: str
+    authors: tuple[str, ...] = ()
+    sections: tuple[Section, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -54,6 +58,8 @@ class EpubPage:
     title: str
     kind: str
     xhtml: bytes
+    authors: tuple[str, ...] = ()
+    sections: tuple[Section, ...] = ()
 
 
 def create_environment(styles: Path) -> jinja2.Environment:
@@ -109,6 +115,8 @@ def render_epub_pages(
             title=title,
             kind=kind,
             xhtml=_xhtml(template, context, kind=kind, chapter=chapter),
+            authors=chapter.authors if chapter else (),
+            sections=chapter.sections if chapter else (),
         )
         for file, title, kind, chapter in documents
     ]
@@ -189,7 +197,12 @@ def _row(event: Event, chapter: ChapterView, link: Any, notation: str) -> Chrono
 
 def _chapter_views(book: Book, target: Target) -> list[ChapterView]:
     renderer = HtmlRenderer(target)
-    shared = {"image_srcs": image_names(book), "id_files": id_files(book)}
+    ids = id_files(book)
+    shared = {
+        "image_srcs": image_names(book),
+        "id_files": ids,
+        "link_targets": link_targets(book, ids),
+    }
     parts = [("front", book.front_matter), ("chapter", book.body), ("back", book.back_matter)]
     return [
         _chapter_view(chapter, part, renderer, shared, book.meta.era_notation)
@@ -231,4 +244,6 @@ def _chapter_view(
         html=renderer.render(chapter.tokens, env),
         file=f"{chapter.id}.xhtml",
         part=part,
+        authors=chapter.authors,
+        sections=chapter_sections(body_tokens(chapter.tokens)),
     )
