@@ -26,6 +26,7 @@ from bookbuild.coverage import lint_coverage
 from bookbuild.errors import Diagnostic, ManuscriptError, OutputError, error, has_errors
 from bookbuild.images import load_images
 from bookbuild.lint import lint_book
+from bookbuild.locale import load_messages
 from bookbuild.manuscript import draft_manuscript
 from bookbuild.model import Book, Event, SourceLocation
 from bookbuild.outputs import commit_outputs
@@ -50,7 +51,8 @@ class BuildResult:
 
 def check(book_dir: Path) -> tuple[Diagnostic, ...]:
     """Load and validate the manuscript without building; raise ManuscriptError on errors."""
-    return load_book(book_dir)[1]
+    book, found = load_book(book_dir)
+    return found + load_messages(book.meta.language, default_styles_dir(), _book_yaml(book))[1]
 
 
 def load_book(book_dir: Path) -> tuple[Book, tuple[Diagnostic, ...]]:
@@ -87,7 +89,8 @@ def build(
     book, found = load_book(book_dir)
     progress("rendering the book")
     chronology = extract_chronology(book)
-    env = create_environment(styles)
+    messages, notes = load_messages(book.meta.language, styles, _book_yaml(book))
+    env = create_environment(styles, messages)
     # Fonts are for the PDF (and the HTML that reproduces it); an EPUB build skips finding them.
     assets = dict(collect_assets(book, styles, fonts=bool({"pdf", "html"} & set(formats))))
     if timeline := render_timeline_svg(book, chronology, env):
@@ -95,7 +98,7 @@ def build(
     epoch = build_epoch(book)
     slug = book.meta.slug
     staged: dict[str, bytes] = {}
-    diagnostics = list(found)
+    diagnostics = [*found, *notes]
     starts: tuple[PageStart, ...] = ()
     pages = None
     if {"pdf", "html"} & set(formats):
@@ -116,6 +119,10 @@ def build(
     progress("moving the outputs into place")
     written = commit_outputs(out, staged, started=started)
     return BuildResult(outputs=written, diagnostics=tuple(diagnostics), pages=pages)
+
+
+def _book_yaml(book: Book) -> SourceLocation:
+    return SourceLocation(path=book.root / "book.yaml", line=0)
 
 
 def build_epoch(book: Book) -> int:

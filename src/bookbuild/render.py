@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import string
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,18 +16,11 @@ from bookbuild.assets import image_names
 from bookbuild.cache import cache_dir
 from bookbuild.dates import format_date, format_era, iso_range, parse_date
 from bookbuild.links import link_targets
+from bookbuild.locale import Messages, load_messages
 from bookbuild.markup import HtmlRenderer, Target, body_tokens, footnote_slices
 from bookbuild.model import Book, Chapter, Event
 from bookbuild.sections import Section, chapter_sections
 from bookbuild.timeline import layout_timeline
-
-LABELS = {
-    "colophon": "Colophon",
-    "chronology": "Chronology",
-    "glossary": "Glossary",
-    "contents": "Contents",
-    "cover": "Cover",
-}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -62,9 +56,9 @@ class EpubPage:
     sections: tuple[Section, ...] = ()
 
 
-def create_environment(styles: Path) -> jinja2.Environment:
-    """Return the Jinja environment for the theme in `styles`."""
-    return jinja2.Environment(
+def create_environment(styles: Path, messages: Messages | None = None) -> jinja2.Environment:
+    """Return the Jinja environment for the theme in `styles`, speaking `messages` (or English)."""
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(styles / "templates"),
         # Compiled templates are kept between builds; Jinja checks them against the sources.
         bytecode_cache=jinja2.FileSystemBytecodeCache(str(_template_cache())),
@@ -74,6 +68,34 @@ def create_environment(styles: Path) -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    messages = messages or load_messages("en", styles)[0]
+    env.globals.update(messages=messages, t=messages.text, tn=messages.count)
+    env.globals.update(labels=messages.labels(), running_foot=running_foot_css(messages))
+    return env
+
+
+def messages_of(env: jinja2.Environment) -> Messages:
+    """Return the messages an environment speaks."""
+    messages = env.globals["messages"]
+    assert isinstance(messages, Messages)
+    return messages
+
+
+def running_foot_css(messages: Messages) -> str:
+    """Return the CSS `content` of the running foot, e.g. "Page " counter(page) " of " ..."""
+    parts = []
+    for literal, name, _, _ in string.Formatter().parse(messages.plain_template("running-foot")):
+        if literal:
+            parts.append(_css_string(literal))
+        if name:
+            parts.append(f"counter({name})")
+    return " ".join(parts) or "none"
+
+
+def _css_string(text: str) -> str:
+    # Hex escapes keep quotes, backslashes and `</style` out of the inline style sheet.
+    safe = "".join(c if c.isalnum() or c in " .,:;-" else f"\\{ord(c):x} " for c in text)
+    return f'"{safe}"'
 
 
 def _template_cache() -> Path:
@@ -88,7 +110,7 @@ def render_print(
 ) -> str:
     """Return the single HTML document that WeasyPrint lays out."""
     chapters = _chapter_views(book, "print")
-    context = _context(book, chronology, chapters, link=lambda view: f"#{view.id}")
+    context = _context(book, chronology, chapters, env, link=lambda view: f"#{view.id}")
     context["paper"] = paper
     return env.get_template("print.html").render(context)
 
@@ -98,9 +120,9 @@ def render_epub_pages(
 ) -> tuple[EpubPage, ...]:
     """Return the EPUB's content documents, in reading order."""
     chapters = _chapter_views(book, "epub")
-    context = _context(book, chronology, chapters, link=lambda view: view.file)
+    context = _context(book, chronology, chapters, env, link=lambda view: view.file)
     template = env.get_template("epub_page.xhtml")
-    labels = context["labels"]
+    labels = messages_of(env).labels()
     documents: list[tuple[str, str, str, ChapterView | None]] = [
         ("cover.xhtml", labels["cover"], "cover", None),
         ("title.xhtml", book.meta.title, "titlepage", None),
@@ -132,7 +154,6 @@ def render_epub_nav(
     context = {
         "meta": book.meta,
         "pages": pages,
-        "labels": LABELS,
         "first_chapter": first_chapter,
         "page_list": page_list,
     }
@@ -143,7 +164,7 @@ def render_timeline_svg(
     book: Book, chronology: tuple[Event, ...], env: jinja2.Environment
 ) -> bytes | None:
     """Return the "at a glance" timeline as SVG, or None when the book has no eras."""
-    timeline = layout_timeline(book, chronology)
+    timeline = layout_timeline(book, chronology, messages_of(env))
     if timeline is None:
         return None
     return env.get_template("timeline.svg").render(timeline=timeline).encode("utf-8")
@@ -162,7 +183,11 @@ def _appendices(book: Book, chronology: tuple[Event, ...]) -> list[str]:
 
 
 def _context(
-    book: Book, chronology: tuple[Event, ...], chapters: list[ChapterView], link: Any
+    book: Book,
+    chronology: tuple[Event, ...],
+    chapters: list[ChapterView],
+    env: jinja2.Environment,
+    link: Any,
 ) -> dict[str, Any]:
     by_id = {view.id: view for view in chapters}
     notation = book.meta.era_notation
@@ -175,9 +200,8 @@ def _context(
         "chronology": rows,
         "glossary": sorted(book.glossary, key=lambda entry: entry.term.casefold()),
         "appendices": _appendices(book, chronology),
-        "labels": LABELS,
         "version": __version__,
-        "timeline": layout_timeline(book, chronology),
+        "timeline": layout_timeline(book, chronology, messages_of(env)),
         "edition": format_date(parse_date(book.meta.date)) if book.meta.date else None,
     }
 

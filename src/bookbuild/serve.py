@@ -16,6 +16,7 @@ import jinja2
 from bookbuild.assets import Asset, collect_assets, default_styles_dir, read_asset
 from bookbuild.chronology import extract_chronology
 from bookbuild.errors import BookbuildError, Diagnostic
+from bookbuild.locale import load_messages
 from bookbuild.render import create_environment, render_print, render_timeline_svg
 
 # Reload the page when the server says the book changed; reconnect if the server restarts. It is
@@ -98,8 +99,8 @@ class Preview:
     def _render(self) -> tuple[str, dict[str, Asset]]:
         from bookbuild.pipeline import load_book
 
-        env = create_environment(self.styles)
         book, _ = load_book(self.book_dir)
+        env = create_environment(self.styles, load_messages(book.meta.language, self.styles)[0])
         chronology = extract_chronology(book)
         assets = dict(collect_assets(book, self.styles))
         if svg := render_timeline_svg(book, chronology, env):

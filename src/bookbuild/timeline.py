@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bookbuild.dates import format_era, format_year
+from bookbuild.locale import Messages
 from bookbuild.model import Book, Event
 
 WIDTH, LEFT, RIGHT = 1000, 30, 970
@@ -46,7 +47,7 @@ class Timeline:
     height: float
 
 
-def layout_timeline(book: Book, events: Sequence[Event]) -> Timeline | None:
+def layout_timeline(book: Book, events: Sequence[Event], messages: Messages) -> Timeline | None:
     """Return the timeline's geometry, or None when the book has no eras."""
     eras = [c for c in book.body if c.era is not None and c.era.lower is not None]
     if not eras:
@@ -88,10 +89,12 @@ def layout_timeline(book: Book, events: Sequence[Event]) -> Timeline | None:
         ]
         + [(float(RIGHT), word(last - 1))]
     )
-    alt = (
-        f"Timeline from {word(first)} to {word(last - 1)}: {len(segments)} eras shown as a bar, "
-        f"with "
-        f"{len(marks)} dated events marked above it. The eras are listed below the figure."
+    alt = messages.text(
+        "timeline-alt",
+        first=word(first),
+        last=word(last - 1),
+        eras=messages.count("eras", len(segments)),
+        events=messages.count("events", len(marks)),
     )
     # Grow the figure upwards when a busy year stacks its marks high.
     top = min([BAR_Y - 50.0, *(m.y - MARK_SIZE for m in marks)])
