@@ -156,9 +156,15 @@ def build_in(language: str, tmp_path: Path) -> tuple[list[str], dict[str, etree.
     return texts, docs
 
 
-@pytest.mark.parametrize("language", ["sq-AL", "ru"])
-def test_both_editions_label_the_book_in_its_language(language: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("language", "edition"), [("sq-AL", "1 mars 2024"), ("ru", "1 марта 2024")]
+)
+def test_both_editions_label_the_book_in_its_language(
+    language: str, edition: str, tmp_path: Path
+) -> None:
     texts, docs = build_in(language, tmp_path)
+    assert edition in texts[0]  # the book's date, on the title page
+    assert edition in " ".join(docs["title.xhtml"].itertext())
     labels = load_messages(language, default_styles_dir())[0].labels()
     pdf = " ".join(texts).casefold()  # the theme sets some labels in capitals
     for key in ("contents", "chronology", "glossary", "colophon", "at-a-glance", "column-date"):

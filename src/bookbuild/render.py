@@ -14,8 +14,9 @@ import jinja2
 from bookbuild import __version__
 from bookbuild.assets import image_names
 from bookbuild.cache import cache_dir
-from bookbuild.dates import format_date, format_era, iso_range, parse_date
+from bookbuild.dates import iso_range, parse_date
 from bookbuild.links import link_targets
+from bookbuild.localdates import format_local_date, format_local_era
 from bookbuild.locale import Messages, load_messages
 from bookbuild.markup import HtmlRenderer, Target, body_tokens, footnote_slices
 from bookbuild.model import Book, Chapter, Event
@@ -109,7 +110,7 @@ def render_print(
     book: Book, chronology: tuple[Event, ...], env: jinja2.Environment, paper: str = "A4"
 ) -> str:
     """Return the single HTML document that WeasyPrint lays out."""
-    chapters = _chapter_views(book, "print")
+    chapters = _chapter_views(book, "print", messages_of(env))
     context = _context(book, chronology, chapters, env, link=lambda view: f"#{view.id}")
     context["paper"] = paper
     return env.get_template("print.html").render(context)
@@ -119,7 +120,7 @@ def render_epub_pages(
     book: Book, chronology: tuple[Event, ...], env: jinja2.Environment
 ) -> tuple[EpubPage, ...]:
     """Return the EPUB's content documents, in reading order."""
-    chapters = _chapter_views(book, "epub")
+    chapters = _chapter_views(book, "epub", messages_of(env))
     context = _context(book, chronology, chapters, env, link=lambda view: view.file)
     template = env.get_template("epub_page.xhtml")
     labels = messages_of(env).labels()
@@ -191,7 +192,8 @@ def _context(
 ) -> dict[str, Any]:
     by_id = {view.id: view for view in chapters}
     notation = book.meta.era_notation
-    rows = [_row(event, by_id[event.chapter_id], link, notation) for event in chronology]
+    messages = messages_of(env)
+    rows = [_row(event, by_id[event.chapter_id], link, messages, notation) for event in chronology]
     return {
         "meta": book.meta,
         "front": [v for v in chapters if v.part == "front"],
@@ -202,16 +204,23 @@ def _context(
         "appendices": _appendices(book, chronology),
         "version": __version__,
         "timeline": layout_timeline(book, chronology, messages_of(env)),
-        "edition": format_date(parse_date(book.meta.date)) if book.meta.date else None,
+        "edition": _edition(book, messages),
     }
 
 
-def _row(event: Event, chapter: ChapterView, link: Any, notation: str) -> ChronologyRow:
+def _edition(book: Book, messages: Messages) -> str | None:
+    date = book.meta.date
+    return format_local_date(parse_date(date), "BCE", messages) if date else None
+
+
+def _row(
+    event: Event, chapter: ChapterView, link: Any, messages: Messages, notation: str
+) -> ChronologyRow:
     base = link(chapter)
     target = f"#{event.id}" if base.startswith("#") else f"{base}#{event.id}"
     return ChronologyRow(
         id=event.id,
-        date=format_date(event.date, notation),
+        date=format_local_date(event.date, notation, messages),
         iso_start=iso_range(event.date)[0],
         title=event.title,
         target=target,
@@ -219,7 +228,7 @@ def _row(event: Event, chapter: ChapterView, link: Any, notation: str) -> Chrono
     )
 
 
-def _chapter_views(book: Book, target: Target) -> list[ChapterView]:
+def _chapter_views(book: Book, target: Target, messages: Messages) -> list[ChapterView]:
     renderer = HtmlRenderer(target)
     ids = id_files(book)
     shared = {
@@ -229,7 +238,7 @@ def _chapter_views(book: Book, target: Target) -> list[ChapterView]:
     }
     parts = [("front", book.front_matter), ("chapter", book.body), ("back", book.back_matter)]
     return [
-        _chapter_view(chapter, part, renderer, shared, book.meta.era_notation)
+        _chapter_view(chapter, part, renderer, shared, book.meta.era_notation, messages)
         for part, chapters in parts
         for chapter in chapters
     ]
@@ -252,7 +261,12 @@ def id_files(book: Book) -> dict[str, str]:
 
 
 def _chapter_view(
-    chapter: Chapter, part: str, renderer: HtmlRenderer, shared: dict[str, Any], notation: str
+    chapter: Chapter,
+    part: str,
+    renderer: HtmlRenderer,
+    shared: dict[str, Any],
+    notation: str,
+    messages: Messages,
 ) -> ChapterView:
     env = {
         **shared,
@@ -263,7 +277,7 @@ def _chapter_view(
     return ChapterView(
         id=chapter.id,
         title=chapter.title,
-        era=format_era(chapter.era, notation) if chapter.era else None,
+        era=format_local_era(chapter.era, notation, messages) if chapter.era else None,
         summary=chapter.summary,
         html=renderer.render(chapter.tokens, env),
         file=f"{chapter.id}.xhtml",

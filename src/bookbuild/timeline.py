@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bookbuild.dates import format_era, format_year
+from bookbuild.localdates import format_local_era, format_local_year
 from bookbuild.locale import Messages
 from bookbuild.model import Book, Event
 
@@ -61,7 +61,7 @@ def layout_timeline(book: Book, events: Sequence[Event], messages: Messages) -> 
 
     def word(year: int) -> str:
         # Years are astronomical (0 is 1 BCE); a figure that spans the change of era labels both.
-        return format_year(year, notation, ce=first <= 0 < last - 1)
+        return format_local_year(year, notation, messages, ce=first <= 0 < last - 1)
 
     def x_of(year: float) -> float:
         return round(LEFT + (year - first) * scale, 1)
@@ -77,7 +77,7 @@ def layout_timeline(book: Book, events: Sequence[Event], messages: Messages) -> 
                 width=round(x_of(end) - start, 1),
                 number=number,
                 title=chapter.title,
-                span=format_era(chapter.era, notation),
+                span=format_local_era(chapter.era, notation, messages),
             )
         )
     marks = _stack_marks([x_of(_midyear(e)) for e in events if e.date.lower and e.date.upper])
