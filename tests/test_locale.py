@@ -180,3 +180,35 @@ def test_both_editions_label_the_book_in_its_language(
         assert english.casefold() not in pdf and english not in epub, english
     cover = docs["cover.xhtml"].xpath("//x:img/@alt", namespaces=XHTML)[0]
     assert cover.startswith(labels["cover-alt"].split("{")[0])
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        ("en", "\u201cso \u2018it\u2019 is\u201d"),
+        ("de", "\u201eso \u201ait\u2018 is\u201c"),
+        ("sq-AL", "\u201eso \u2018it\u2019 is\u201c"),
+        ("ru", "\u00abso \u201eit\u201c is\u00bb"),
+        ("fr", "\u00ab\u202fso \u201cit\u201d is\u202f\u00bb"),
+        ("kl", "\u201cso \u2018it\u2019 is\u201d"),
+    ],
+)
+def test_straight_quotes_curl_the_way_of_the_book_language(language: str, expected: str) -> None:
+    from bookbuild.markup import create_parser
+
+    assert create_parser(language).render("\"so 'it' is\"") == f"<p>{expected}</p>\n"
+
+
+def test_a_german_book_prints_german_quotes(tmp_path: Path) -> None:
+    book = tmp_path / "book"
+    shutil.copytree(FIXTURE, book)
+    meta = book / "book.yaml"
+    meta.write_text(meta.read_text().replace("language: en", "language: de"))
+    chapter = sorted((book / "chapters").glob("*.md"))[-1]
+    chapter.write_text(chapter.read_text() + '\nThey called it "the white road".\n')
+    out = tmp_path / "out"
+    assert main(["build", str(book), "--out", str(out), "--format", "epub"]) == 0
+    [epub] = out.glob("*.epub")
+    with zipfile.ZipFile(epub) as archive:
+        text = " ".join(archive.read(n).decode() for n in archive.namelist() if n.endswith("xhtml"))
+    assert "\u201ethe white road\u201c" in text

@@ -13,6 +13,7 @@ import string
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Final
 
 import babel
 import babel.numbers
@@ -25,6 +26,33 @@ from bookbuild.yamlsrc import YamlDoc, key_nodes, parse_yaml
 
 CATEGORIES = ("none", "zero", "one", "two", "few", "many", "other")
 Entry = str | Mapping[str, str]
+
+
+# CLDR's quotation marks (outer open, outer close, inner open, inner close): Babel keeps
+# CLDR's `delimiters` out of its data, so the languages with catalogs and their neighbours
+# are listed here. French spaces its guillemets with a narrow no-break space.
+QUOTES: Final = {
+    "en": ("\u201c", "\u201d", "\u2018", "\u2019"),
+    "zh": ("\u201c", "\u201d", "\u2018", "\u2019"),
+    "de": ("\u201e", "\u201c", "\u201a", "\u2018"),
+    "sq": ("\u201e", "\u201c", "\u2018", "\u2019"),
+    "cs": ("\u201e", "\u201c", "\u201a", "\u2018"),
+    "pl": ("\u201e", "\u201d", "\u00ab", "\u00bb"),
+    "ru": ("\u00ab", "\u00bb", "\u201e", "\u201c"),
+    "uk": ("\u00ab", "\u00bb", "\u201e", "\u201c"),
+    "fr": ("\u00ab\u202f", "\u202f\u00bb", "\u201c", "\u201d"),
+    "es": ("\u00ab", "\u00bb", "\u201c", "\u201d"),
+    "it": ("\u00ab", "\u00bb", "\u201c", "\u201d"),
+    "ar": ("\u201d", "\u201c", "\u2019", "\u2018"),
+    "fa": ("\u00ab", "\u00bb", "\u2039", "\u203a"),
+    "he": ("\u201d", "\u201d", "\u2019", "\u2019"),
+    "ja": ("\u300c", "\u300d", "\u300e", "\u300f"),
+}
+
+
+def quotes_for(language: str) -> tuple[str, str, str, str]:
+    """Return the quotation marks of a BCP 47 language (English ones for an unlisted one)."""
+    return QUOTES.get(language.split("-")[0].lower(), QUOTES["en"])
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import functools
 import os
 import re
 from collections.abc import Sequence
@@ -117,12 +118,17 @@ def draft_manuscript(root: Path) -> Draft:
     limits = load_limits(doc, found) if doc else Limits()
     meta = found.guard(lambda: load_metadata(doc, found, limits)) if doc else None
     paths = chapter_paths(root, found)
+    language = meta.language if meta else "en"
     if too_large := list(check_book_size(root, [*paths, root / "glossary.yaml"], limits)):
         raise ManuscriptError([*found, *too_large])
     chapters = tuple(
         chapter
         for path in paths
-        if (chapter := found.guard(lambda path=path: load_chapter(root, path, found, limits)))  # type: ignore[misc]
+        if (
+            chapter := found.guard(
+                functools.partial(load_chapter, root, path, found, limits, language)
+            )
+        )
     )
     glossary = found.guard(lambda: load_glossary(root, found, limits))
     validate_unique_ids(chapters, glossary or (), found)
@@ -268,8 +274,10 @@ def chapter_paths(root: Path, found: Collector) -> list[Path]:
     return paths
 
 
-def load_chapter(root: Path, path: Path, found: Collector, limits: Limits) -> Chapter | None:
-    """Return one chapter with its events and images, validated."""
+def load_chapter(
+    root: Path, path: Path, found: Collector, limits: Limits, language: str = "en"
+) -> Chapter | None:
+    """Return one chapter with its events and images, validated; quotes curl the language's way."""
     source = read_source(path, root, limits.file_size)
     found.extend(source.warnings)
     split = split_front_matter(source)
@@ -288,7 +296,7 @@ def load_chapter(root: Path, path: Path, found: Collector, limits: Limits) -> Ch
     chapter_id = _chapter_id(doc, fields, path, found)
     era = _era(doc, fields, found)
     env: dict[str, Any] = {}
-    tokens = markup.create_parser().parse(split.body, env)
+    tokens = markup.create_parser(language).parse(split.body, env)
     if too_deep := list(check_nesting(tokens, path, split.body_first_line, limits)):
         found.extend(too_deep)  # the checks below walk the tokens; refuse before they do
         return None

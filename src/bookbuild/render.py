@@ -14,6 +14,7 @@ import jinja2
 from bookbuild import __version__
 from bookbuild.assets import image_names
 from bookbuild.cache import cache_dir
+from bookbuild.collation import collation_key
 from bookbuild.dates import iso_range, parse_date
 from bookbuild.links import link_targets
 from bookbuild.localdates import format_local_date, format_local_era
@@ -200,7 +201,9 @@ def _context(
         "body": [v for v in chapters if v.part == "chapter"],
         "back": [v for v in chapters if v.part == "back"],
         "chronology": rows,
-        "glossary": sorted(book.glossary, key=lambda entry: entry.term.casefold()),
+        "glossary": sorted(
+            book.glossary, key=lambda entry: collation_key(entry.term, book.meta.language)
+        ),
         "appendices": _appendices(book, chronology),
         "version": __version__,
         "timeline": layout_timeline(book, chronology, messages_of(env)),
