@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from ebooklib import epub
 
 from bookbuild.assets import Asset, read_asset
+from bookbuild.locale import text_direction
 from bookbuild.model import Metadata
 from bookbuild.render import EpubPage
 
@@ -55,6 +56,8 @@ def build_epub(
     """Return the bytes of the EPUB; `pages` start with the cover and the title page."""
     book = epub.EpubBook()
     _set_metadata(book, meta)
+    if text_direction(meta.language) == "rtl":
+        book.set_direction("rtl")  # the spine's page-progression-direction and the package's dir
     images = any(name.startswith("images/") for name in assets)
     page_list = pdf_source is not None
     if pdf_source:

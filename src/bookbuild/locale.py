@@ -55,6 +55,12 @@ def quotes_for(language: str) -> tuple[str, str, str, str]:
     return QUOTES.get(language.split("-")[0].lower(), QUOTES["en"])
 
 
+def text_direction(language: str) -> str:
+    """Return 'rtl' for a language written right to left (CLDR's character order), else 'ltr'."""
+    order = _locale(language).character_order
+    return "rtl" if order == "right-to-left" else "ltr"
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Messages:
     """The generated text of one book: its catalog over the English one."""

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime
 import functools
+import hashlib
 import os
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -404,13 +406,19 @@ def _glossary_entry(
     if term is None or description is None:
         return None
     return GlossaryEntry(
-        id=f"g-{slugify(term) or 'term'}",
+        id=f"g-{slugify(term) or _script_id(term)}",
         term=term,
         kind=_text(item, fields, "kind", found) or "",
         description=description,
         aliases=_text_list(item, fields, "aliases", found),
         location=item.locate(node),
     )
+
+
+def _script_id(term: str) -> str:
+    """Return an ASCII id for a term that has no Latin letters to slugify ('الملح', '盐')."""
+    # A digest, not 'term': every Arabic or Chinese term would otherwise share one id.
+    return "t" + hashlib.sha1(unicodedata.normalize("NFC", term).encode()).hexdigest()[:10]
 
 
 def validate_unique_ids(

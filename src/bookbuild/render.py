@@ -73,6 +73,7 @@ def create_environment(styles: Path, messages: Messages | None = None) -> jinja2
     messages = messages or load_messages("en", styles)[0]
     env.globals.update(messages=messages, t=messages.text, tn=messages.count)
     env.globals.update(labels=messages.labels(), running_foot=running_foot_css(messages))
+    env.globals["rtl"] = messages.locale.character_order == "right-to-left"
     return env
 
 
