@@ -102,6 +102,9 @@ def test_missing_plural_forms_are_warned_about(tmp_path: Path) -> None:
         ("colophone: Kolofoni", "unknown message 'colophone'"),
         ("glossary-of: {lots: x, other: y}", "unknown plural forms ['lots']"),
         ("eras: {one: '{n} epokë'}", "message 'eras' needs an 'other' form"),
+        ('cover-alt: "{title:>999999999}"', "'cover-alt' has a placeholder with a format"),
+        ('cover-alt: "{title.__class__}"', "message 'cover-alt' uses {title.__class__}"),
+        ('cover-alt: "{} {title}"', "'cover-alt' has a placeholder with a format or no name"),
     ],
 )
 def test_a_broken_catalog_is_an_error_at_its_line(tmp_path: Path, line: str, problem: str) -> None:

@@ -208,9 +208,13 @@ def _placeholder_problem(
     key: str, forms: list[str], english: Mapping[str, Entry] | None
 ) -> str | None:
     try:
-        used = {name for form in forms for _, name, _, _ in string.Formatter().parse(form) if name}
+        fields = [f for form in forms for f in string.Formatter().parse(form) if f[1] is not None]
     except ValueError as exc:
         return f"message '{key}' has a broken placeholder: {exc}"
+    # A bare name only: '{n:>999999999}' or '{n!r}' would let a theme run str.format's machinery.
+    if bad := [name for _, name, spec, conversion in fields if spec or conversion or not name]:
+        return f"message '{key}' has a placeholder with a format or no name: {bad}"
+    used = {name for _, name, _, _ in fields if name}
     if english is None:
         return None
     known = _placeholders(english[key]) | ({"n"} if not isinstance(english[key], str) else set())
