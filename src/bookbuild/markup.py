@@ -108,11 +108,10 @@ def source_position(
 def source_positions(
     inline: Token, offsets: Sequence[int], first_line: int, lines: Sequence[str]
 ) -> list[tuple[int, int]]:
-    """Map offsets in an inline token's content to lines and columns, in one pass."""
-    content = inline.content
+    """Map offsets in an inline token's content to lines and columns of the file."""
+    line_starts, indents = _line_index(inline, first_line)
     block_line = first_line + (inline.map[0] if inline.map else 0)
-    line_starts = [0, *(m.end() for m in re.finditer("\n", content))]
-    indents: dict[int, int] = {}
+    content = inline.content
     places = []
     for offset in offsets:
         n = bisect.bisect_right(line_starts, offset) - 1
@@ -124,6 +123,20 @@ def source_positions(
             indents[n] = max(source.find(content_line), 0) if content_line else 0
         places.append((block_line + n, indents[n] + offset - line_starts[n] + 1))
     return places
+
+
+def _line_index(inline: Token, first_line: int) -> tuple[list[int], dict[int, int]]:
+    """Return where each line of the token's content starts, and the indents found so far.
+
+    Kept on the token, so that the many checks asking for one place each stay linear.
+    """
+    key = (first_line, len(inline.content))
+    cached = inline.meta.get("bb_line_index")
+    if cached is None or cached[0] != key:
+        starts = [0, *(m.end() for m in re.finditer("\n", inline.content))]
+        cached = (key, starts, {})
+        inline.meta["bb_line_index"] = cached
+    return cached[1], cached[2]
 
 
 def _span_text(children: Sequence[Token], index: int) -> str:
