@@ -19,7 +19,7 @@ from bookbuild.dates import DateError, EdtfDate, parse_date
 from bookbuild.lint import lint_eras
 from bookbuild.manuscript import load_manuscript
 from bookbuild.pipeline import BuildResult, build
-from tests.conftest import DATA, output
+from tests.conftest import DATA, MANUSCRIPT, output
 
 CAUSES = DATA / "chronology"
 BOOK_YAML = "title: T\nlanguage: en\nidentifier: urn:uuid:12345678-1234-1234-1234-123456789abc\n"
@@ -296,14 +296,14 @@ def causes_build(tmp_path_factory: pytest.TempPathFactory) -> BuildResult:
     return build(CAUSES, tmp_path_factory.mktemp("causes"), ("pdf", "epub"))
 
 
-def pdf_chronology(pdf_path: Path) -> str:
+def pdf_chronology(pdf_path: Path, until: str = "notes") -> str:
     """Return the text of the PDF's chronology pages, read with pdfplumber."""
     reader = pypdf.PdfReader(pdf_path)
     pages = {
         name: reader.get_destination_page_number(d) for name, d in reader.named_destinations.items()
     }
     with pdfplumber.open(pdf_path) as pdf:
-        texts = [p.extract_text() for p in pdf.pages[pages["chronology"] : pages["notes"]]]
+        texts = [p.extract_text() for p in pdf.pages[pages["chronology"] : pages[until]]]
     return " ".join(" ".join(texts).split())
 
 
@@ -354,3 +354,33 @@ def test_the_old_order_got_every_case_wrong() -> None:
     by_start = [e.title for e in sorted(events, key=lambda e: e.date.sort_key())]
     for titles in CASES.values():
         assert [t for t in by_start if t in titles] != list(titles)
+
+
+# The same six cases as the briefing tells them.
+BRIEFING_CASES = [
+    ("Warsaw Pact invasion of Czechoslovakia", "Albania withdraws from the Warsaw Pact"),
+    ("Diplomatic relations restored", "Russian embassy staff in Tirana tripled"),
+    ("Russia annexes Crimea", "Albania opposes the annexation of Crimea"),
+    (
+        "Russian invasion of Ukraine",
+        "Albania imposes sanctions on Russia",
+        "Russia lists Albania as unfriendly",
+        "Albanian leaders condemn the Bucha massacre",
+    ),
+    ("Death of Stalin", "Khrushchev becomes First Secretary"),
+    (
+        "Hoxha speaks against Soviet ideological errors",
+        "Hoxha calls the Soviet ambassador a saboteur",
+    ),
+]
+
+
+def test_the_briefing_tells_the_six_cases_in_cause_order(briefing_build: BuildResult) -> None:
+    book, _ = load_manuscript(MANUSCRIPT)
+    chronology = [e.title for e in extract_chronology(book)]
+    epub = epub_chronology(output(briefing_build, ".epub"))
+    pdf = pdf_chronology(output(briefing_build, ".pdf"), until="glossary")
+    for titles in BRIEFING_CASES:
+        assert [t for t in chronology if t in titles] == list(titles)
+        assert [t for t in epub if t in titles] == list(titles)
+        assert in_pdf_order(pdf, titles) == list(titles)
