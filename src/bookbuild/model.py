@@ -50,6 +50,7 @@ class Event:
     text: str
     chapter_id: str
     location: SourceLocation
+    sort: EdtfDate | None = None  # the author's `sort` date, used only to order the chronology
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
