@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -220,18 +219,23 @@ def test_examples_of_the_order(told: list[str], expected: list[str]) -> None:
     assert [told[i] for i in chronological_order(dates)] == expected
 
 
-def test_ten_thousand_events_are_ordered_in_well_under_a_second() -> None:
+def test_ten_thousand_nested_events_are_ordered() -> None:
     # Nested and overlapping spans told in reverse date order: the worst case for insertion.
+    # (How fast is for the benchmark to say; this checks the large case is right.)
     texts = [
         f"{1000 + (n % 997)}" if n % 3 else f"{1000 + n % 900}/{1100 + n % 900}"
         for n in range(10_000)
     ]
     dates = [parse_date(t) for t in reversed(texts)]
-    start = time.perf_counter()
     order = chronological_order(dates)
-    elapsed = time.perf_counter() - start
-    assert len(order) == 10_000
-    assert elapsed < 1.5, f"{elapsed:.2f} s"  # 0.2 s here; the O(n^2) insertion takes minutes
+    assert sorted(order) == list(range(10_000))
+    spans = [dates[i].span() for i in order]
+    # No event is placed after one that lies wholly after it: every later event ends on or
+    # after each earlier event's start (checked against the running minimum of later ends).
+    later_end = spans[-1][1]
+    for start, end in reversed(spans[:-1]):
+        assert later_end >= start
+        later_end = min(later_end, end)
 
 
 # -- the author's `sort` date and the era check ------------------------------------------------
