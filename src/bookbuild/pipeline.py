@@ -143,12 +143,12 @@ def build_pdf_bytes(
 ) -> PdfOutput:
     """Lay the print HTML out once; return the PDF, where each page starts, and warnings."""
     # WeasyPrint is slow to import; `check` and EPUB builds skip it
-    from bookbuild import pdf, pdffinish, tagging
+    from bookbuild import pdf, tagging
 
     places = image_places(book)
     document, warnings = pdf.layout_pdf(html, assets, book.root, variant, places)
     buffer = io.BytesIO()
-    with tagging.document_tags(document):
+    with tagging.document_tags(document, variant):
         warnings += pdf.write_pdf(
             document,
             buffer,
@@ -159,7 +159,7 @@ def build_pdf_bytes(
             places=places,
         )
     return PdfOutput(
-        data=pdffinish.finish_pdf(buffer.getvalue(), variant),
+        data=buffer.getvalue(),
         starts=tuple(pdf.page_starts(document)),
         pages=len(document.pages),
         warnings=tuple(warnings),

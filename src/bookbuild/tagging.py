@@ -134,13 +134,34 @@ def check_version() -> None:
 
 
 @contextmanager
-def document_tags(document: Any, report: TagReport | None = None) -> Iterator[TagReport]:
-    """Within this block, write_pdf paints artifacts and tags the whole document at once."""
+def document_tags(
+    document: Any, variant: str = "pdf/ua-1", report: TagReport | None = None
+) -> Iterator[TagReport]:
+    """Within this block, write_pdf writes the PDF the profiles ask for.
+
+    It paints page furniture as artifacts, tags the whole document at once, writes each
+    font's glyph widths from its embedded program and the XMP metadata unfiltered.
+    """
     check_version()
     report = report or TagReport()
     kinds = artifact_kinds(document)
     original_marked = Stream.marked
     original_add_tags = weasyprint.pdf.add_tags
+    original_add_font = Stream.add_font
+    original_fonts = weasyprint.pdf.build_fonts_dictionary
+    metadata = document.metadata
+    original_include = metadata.include_in_pdf
+
+    def add_font(self: Any, pango_font: Any) -> Any:
+        font, size = original_add_font(self, pango_font)
+        if not font.bitmap and not isinstance(font.widths, ProgramWidths):
+            font.widths = ProgramWidths(font, font.widths)
+        return font, size
+
+    def include_in_pdf(
+        pdf: Any, kind: str, version: Any, conformance: Any, compress: bool = False
+    ) -> None:
+        write_metadata(metadata, pdf, kind, version, conformance, variant)
 
     @contextmanager
     def marked(self: Any, box: Any, tag: str) -> Iterator[None]:
@@ -159,16 +180,146 @@ def document_tags(document: Any, report: TagReport | None = None) -> Iterator[Ta
         finally:
             pydyf.Stream.end_marked_content(self)
 
+    def build_fonts_dictionary(pdf: Any, fonts: Any, *args: Any) -> Any:
+        for font in fonts.values():
+            if isinstance(font.widths, ProgramWidths):
+                font.widths.frozen = True
+        return original_fonts(pdf, fonts, *args)
+
     def add_tags(pdf: Any, document: Any, pdf_version: Any, page_streams: Any) -> None:
         report.orphans = build_tree(pdf, document, page_streams)
 
     Stream.marked = marked
+    Stream.add_font = add_font
     weasyprint.pdf.add_tags = add_tags
+    weasyprint.pdf.build_fonts_dictionary = build_fonts_dictionary
+    metadata.include_in_pdf = include_in_pdf
     try:
         yield report
     finally:
         Stream.marked = original_marked
+        Stream.add_font = original_add_font
         weasyprint.pdf.add_tags = original_add_tags
+        weasyprint.pdf.build_fonts_dictionary = original_fonts
+        metadata.include_in_pdf = original_include
+
+
+# ---------------------------------------------------------------------------------------------
+# Glyph widths and metadata.
+
+
+class ProgramWidths(dict[int, float]):
+    """A font's glyph widths, read from the font program WeasyPrint will embed.
+
+    WeasyPrint 70 measures glyphs with Pango, which uses a variable font's default instance,
+    and then embeds an instance at the face's weight; /W then disagrees with the program
+    (PDF/UA-1 and PDF/A-3a refuse that). draw_text asks `glyph in font.widths` before it
+    measures; answering with the embedded instance's advance makes it write /W from the
+    program and put the difference from Pango's advance into the TJ adjustments, so every
+    glyph stays where Pango placed it.
+    """
+
+    def __init__(self, font: Any, given: dict[int, float]) -> None:
+        super().__init__(given)
+        self.glyphs = _glyph_set(font)
+        # Frozen once painting is over: /W is then written from the glyphs drawn, no others.
+        self.frozen = False
+
+    def __contains__(self, glyph: object) -> bool:
+        if not self.frozen and not dict.__contains__(self, glyph) and isinstance(glyph, int):
+            advance = self.glyphs.get(glyph)
+            if advance is not None:
+                self[glyph] = advance
+        return dict.__contains__(self, glyph)
+
+
+_GLYPH_SETS: dict[tuple[int, int, tuple[tuple[str, float], ...]], dict[int, float]] = {}
+
+
+class _Advances(dict[int, float]):
+    """Advances (1/1000 em) of one font program at one design location, read on demand."""
+
+    def __init__(self, ttfont: Any, location: dict[str, float]) -> None:
+        super().__init__()
+        self.order = ttfont.getGlyphOrder()
+        self.scale = 1000 / ttfont["head"].unitsPerEm
+        self.set = ttfont.getGlyphSet(location=location or None)
+
+    def get(self, glyph: int, default: Any = None) -> Any:  # type: ignore[override]
+        if not dict.__contains__(self, glyph):
+            if glyph >= len(self.order):
+                return default
+            self[glyph] = round(self.set[self.order[glyph]].width) * self.scale
+        return dict.__getitem__(self, glyph)
+
+
+def _glyph_set(font: Any) -> Any:
+    """Return the advances of the instance WeasyPrint's Font.clean will embed."""
+    import io
+
+    from fontTools.ttLib import TTFont
+
+    content = font.file_content
+    key_base = (hash(content), font.index)
+    cache = _TTFONTS.get(key_base)
+    if cache is None:
+        cache = _TTFONTS[key_base] = TTFont(io.BytesIO(content), fontNumber=font.index)
+    ttfont = cache
+    location: dict[str, float] = {}
+    if "fvar" in ttfont:
+        axes = {axis.axisTag: axis for axis in ttfont["fvar"].axes}
+        location = {k: v for k, v in font.variations.items() if k in axes}
+        # The same defaults as Font.clean, which instantiates the embedded font.
+        if "wght" in axes and "wght" not in location:
+            location["wght"] = font.weight
+        if "opsz" in axes and "opsz" not in location:
+            location["opsz"] = font.font_size
+        if "slnt" in axes and "slnt" not in location:
+            slnt = axes["slnt"]
+            location["slnt"] = (
+                0 if font.style != 1 else slnt.minValue if slnt.maxValue == 0 else slnt.maxValue
+            )
+        if "ital" in axes and "ital" not in location:
+            location["ital"] = int(font.style == 2)
+    key = (*key_base, tuple(sorted(location.items())))
+    if key not in _GLYPH_SETS:
+        _GLYPH_SETS[key] = _Advances(ttfont, location)
+    return _GLYPH_SETS[key]
+
+
+_TTFONTS: dict[tuple[int, int], Any] = {}
+
+UA_IDENTIFICATION = b"""<rdf:Description rdf:about="" xmlns:pdfuaid="http://www.aiim.org/pdfua/ns/id/" pdfuaid:part="1"/>
+<rdf:Description rdf:about="" xmlns:pdfaExtension="http://www.aiim.org/pdfa/ns/extension/" xmlns:pdfaSchema="http://www.aiim.org/pdfa/ns/schema#" xmlns:pdfaProperty="http://www.aiim.org/pdfa/ns/property#">
+<pdfaExtension:schemas><rdf:Bag><rdf:li rdf:parseType="Resource">
+<pdfaSchema:schema>PDF/UA Universal Accessibility Schema</pdfaSchema:schema>
+<pdfaSchema:namespaceURI>http://www.aiim.org/pdfua/ns/id/</pdfaSchema:namespaceURI>
+<pdfaSchema:prefix>pdfuaid</pdfaSchema:prefix>
+<pdfaSchema:property><rdf:Seq><rdf:li rdf:parseType="Resource">
+<pdfaProperty:name>part</pdfaProperty:name>
+<pdfaProperty:valueType>Integer</pdfaProperty:valueType>
+<pdfaProperty:category>internal</pdfaProperty:category>
+<pdfaProperty:description>Indicates which part of ISO 14289 the file conforms to</pdfaProperty:description>
+</rdf:li></rdf:Seq></pdfaSchema:property>
+</rdf:li></rdf:Bag></pdfaExtension:schemas>
+</rdf:Description>
+"""
+
+
+def write_metadata(
+    metadata: Any, pdf: Any, kind: str, version: Any, conformance: Any, variant: str
+) -> None:
+    """Add the XMP stream unfiltered (ISO 19005-3 6.6.2.1); PDF/A-3a also declares PDF/UA-1."""
+    header = b'<?xpacket begin="" id="W5M0MpCehiHzreSzNTczkc9d"?>\n'
+    header += b'<x:xmpmeta xmlns:x="adobe:ns:meta/">'
+    footer = b'</x:xmpmeta>\n<?xpacket end="r"?>'
+    rdf = metadata.generate_rdf_metadata(kind, version, conformance)
+    if variant == "pdf/a-3a" and b"pdfuaid" not in rdf:
+        rdf = rdf.replace(b"</rdf:RDF>", UA_IDENTIFICATION + b"</rdf:RDF>", 1)
+    content = b"\n".join((header, rdf, *metadata.xmp_metadata, footer))
+    stream = pydyf.Stream([content], {"Type": "/Metadata", "Subtype": "/XML"}, compress=False)
+    pdf.add_object(stream)
+    pdf.catalog["Metadata"] = stream.reference
 
 
 # ---------------------------------------------------------------------------------------------
