@@ -166,6 +166,17 @@ def document_tags(
     @contextmanager
     def marked(self: Any, box: Any, tag: str) -> Iterator[None]:
         kind = kinds.get(id(box))
+        if kind is None and self._tags is not None and (word := _unhyphenated(box)):
+            # A hyphen the layout added reads as nothing: the word's two parts join up.
+            mcid = len(self._tags)
+            self._tags[box] = {"tag": tag, "mcid": mcid}
+            properties = pydyf.Dictionary({"MCID": mcid, "ActualText": pydyf.String(word)})
+            pydyf.Stream.begin_marked_content(self, tag, properties)
+            try:
+                yield
+            finally:
+                pydyf.Stream.end_marked_content(self)
+            return
         if kind is None or self._tags is None:
             with original_marked(self, box, tag):
                 yield
@@ -191,6 +202,7 @@ def document_tags(
 
     Stream.marked = marked
     Stream.add_font = add_font
+    pydyf.Stream.data = property(_stream_data)
     weasyprint.pdf.add_tags = add_tags
     weasyprint.pdf.build_fonts_dictionary = build_fonts_dictionary
     metadata.include_in_pdf = include_in_pdf
@@ -198,10 +210,38 @@ def document_tags(
         yield report
     finally:
         Stream.marked = original_marked
+        pydyf.Stream.data = _PYDYF_DATA
         Stream.add_font = original_add_font
         weasyprint.pdf.add_tags = original_add_tags
         weasyprint.pdf.build_fonts_dictionary = original_fonts
         metadata.include_in_pdf = original_include
+
+
+_PYDYF_DATA = pydyf.Stream.data
+
+
+def _stream_data(stream: Any) -> bytes:
+    """Return pydyf's bytes for a stream, unambiguous when its data ends in a carriage return.
+
+    pydyf ends every stream's data with LF before `endstream`; data whose last byte is CR
+    then looks like it ends in a CRLF marker, one byte short of /Length (PDF/A-3 6.1.7.1).
+    """
+    data = bytes(_PYDYF_DATA.fget(stream))
+    if data.endswith(b"\r\nendstream"):
+        data = data[: -len(b"\nendstream")] + b"\r\nendstream"
+    return data
+
+
+def _unhyphenated(box: Any) -> str | None:
+    """Return a text box's text without the hyphen the layout added at its end, if it did."""
+    if not isinstance(box, boxes.TextBox):
+        return None
+    hyphen = box.style["hyphenate_character"]
+    if not hyphen or not box.text.endswith(hyphen) or box.style["hyphens"] == "none":
+        return None
+    if box.element is not None and hyphen in "".join(box.element.itertext()):
+        return None  # the manuscript wrote this character itself
+    return str(box.text[: -len(hyphen)])
 
 
 # ---------------------------------------------------------------------------------------------
