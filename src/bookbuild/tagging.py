@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import pydyf
 import weasyprint
@@ -73,8 +73,25 @@ ROLES = {
 }
 BLOCK_DEFAULT = "Div"
 # Structure types that sit inside a line; a Note is placed beside them, not in them.
-INLINE_ROLES = ("Span", "Link", "Reference", "Code", "Quote", "Lbl", "LBody", "LI", "L", "TD",
-                "TH", "TR", "THead", "TBody", "TFoot", "Table", "Caption")
+INLINE_ROLES = (
+    "Span",
+    "Link",
+    "Reference",
+    "Code",
+    "Quote",
+    "Lbl",
+    "LBody",
+    "LI",
+    "L",
+    "TD",
+    "TH",
+    "TR",
+    "THead",
+    "TBody",
+    "TFoot",
+    "Table",
+    "Caption",
+)
 # Elements kept even when they hold no content: a table's grid needs every cell.
 KEEP_EMPTY = ("TH", "TD", "TR", "THead", "TBody", "TFoot", "Table")
 INLINE_DEFAULT = "Span"
@@ -84,6 +101,9 @@ PRINT_FLAG = 4
 
 class TaggingError(RuntimeError):
     """WeasyPrint's internals differ from the ones this module was written for."""
+
+
+N = TypeVar("N")
 
 
 @dataclass(eq=False)
@@ -99,7 +119,7 @@ class Node:
     body: Node | None = None  # where an LI's content goes: its LBody
     reference: Any = None
 
-    def add(self, kid: Any) -> Any:
+    def add(self, kid: N) -> N:
         self.kids.append(kid)
         return kid
 
@@ -285,7 +305,7 @@ class _Advances(dict[int, float]):
         self.scale = 1000 / ttfont["head"].unitsPerEm
         self.set = ttfont.getGlyphSet(location=location or None)
 
-    def get(self, glyph: int, default: Any = None) -> Any:  # type: ignore[override]
+    def get(self, glyph: int, default: Any = None) -> Any:
         if not dict.__contains__(self, glyph):
             if glyph >= len(self.order):
                 return default
@@ -329,21 +349,30 @@ def _glyph_set(font: Any) -> Any:
 
 _TTFONTS: dict[tuple[int, int], Any] = {}
 
-UA_IDENTIFICATION = b"""<rdf:Description rdf:about="" xmlns:pdfuaid="http://www.aiim.org/pdfua/ns/id/" pdfuaid:part="1"/>
-<rdf:Description rdf:about="" xmlns:pdfaExtension="http://www.aiim.org/pdfa/ns/extension/" xmlns:pdfaSchema="http://www.aiim.org/pdfa/ns/schema#" xmlns:pdfaProperty="http://www.aiim.org/pdfa/ns/property#">
-<pdfaExtension:schemas><rdf:Bag><rdf:li rdf:parseType="Resource">
-<pdfaSchema:schema>PDF/UA Universal Accessibility Schema</pdfaSchema:schema>
-<pdfaSchema:namespaceURI>http://www.aiim.org/pdfua/ns/id/</pdfaSchema:namespaceURI>
-<pdfaSchema:prefix>pdfuaid</pdfaSchema:prefix>
-<pdfaSchema:property><rdf:Seq><rdf:li rdf:parseType="Resource">
-<pdfaProperty:name>part</pdfaProperty:name>
-<pdfaProperty:valueType>Integer</pdfaProperty:valueType>
-<pdfaProperty:category>internal</pdfaProperty:category>
-<pdfaProperty:description>Indicates which part of ISO 14289 the file conforms to</pdfaProperty:description>
-</rdf:li></rdf:Seq></pdfaSchema:property>
-</rdf:li></rdf:Bag></pdfaExtension:schemas>
-</rdf:Description>
-"""
+# PDF/A accepts the PDF/UA identification only with an extension schema that declares it.
+UA_IDENTIFICATION = b"".join(
+    (
+        b'<rdf:Description rdf:about=""',
+        b' xmlns:pdfuaid="http://www.aiim.org/pdfua/ns/id/" pdfuaid:part="1"/>\n',
+        b'<rdf:Description rdf:about=""',
+        b' xmlns:pdfaExtension="http://www.aiim.org/pdfa/ns/extension/"',
+        b' xmlns:pdfaSchema="http://www.aiim.org/pdfa/ns/schema#"',
+        b' xmlns:pdfaProperty="http://www.aiim.org/pdfa/ns/property#">',
+        b'<pdfaExtension:schemas><rdf:Bag><rdf:li rdf:parseType="Resource">\n',
+        b"<pdfaSchema:schema>PDF/UA Universal Accessibility Schema</pdfaSchema:schema>\n",
+        b"<pdfaSchema:namespaceURI>http://www.aiim.org/pdfua/ns/id/</pdfaSchema:namespaceURI>\n",
+        b"<pdfaSchema:prefix>pdfuaid</pdfaSchema:prefix>\n",
+        b'<pdfaSchema:property><rdf:Seq><rdf:li rdf:parseType="Resource">\n',
+        b"<pdfaProperty:name>part</pdfaProperty:name>\n",
+        b"<pdfaProperty:valueType>Integer</pdfaProperty:valueType>\n",
+        b"<pdfaProperty:category>internal</pdfaProperty:category>\n",
+        b"<pdfaProperty:description>Indicates which part of ISO 14289 the file conforms to"
+        b"</pdfaProperty:description>\n",
+        b"</rdf:li></rdf:Seq></pdfaSchema:property>\n",
+        b"</rdf:li></rdf:Bag></pdfaExtension:schemas>\n",
+        b"</rdf:Description>\n",
+    )
+)
 
 
 def write_metadata(
@@ -374,7 +403,7 @@ def artifact_kinds(document: Any) -> dict[int, tuple[str, str | None, Any]]:
         page_groups: set[int] = set()
         for child in page._page_box.children:
             if isinstance(child, boxes.MarginBox):
-                edge = "Header" if child.at_keyword.startswith("@top") else "Footer"
+                edge: str | None = "Header" if child.at_keyword.startswith("@top") else "Footer"
                 if child.at_keyword.startswith(("@left", "@right")):
                     edge = None
                 _mark_painted(child, ("Pagination", edge), kinds)
@@ -565,8 +594,9 @@ class TreeBuilder:
             item = home.add(Node("LI", home, element))
             return item.add(Node("Lbl", item, element))
         if tag == "dd":
-            item = next((k for k in reversed(home.kids) if isinstance(k, Node)), None)
-            if item is None or item.role != "LI":
+            last = next((k for k in reversed(home.kids) if isinstance(k, Node)), None)
+            item = last if last is not None and last.role == "LI" else None
+            if item is None:
                 item = home.add(Node("LI", home, element))
             return item.add(Node("LBody", item, element))
         role = self.role(box, tag)
@@ -706,8 +736,12 @@ def wrap_mixed(node: Node) -> None:
     wrapped: list[Any] = []
     for kid in node.kids:
         if isinstance(kid, Mark):
-            if not (wrapped and isinstance(wrapped[-1], Node) and wrapped[-1].role == "Span"
-                    and wrapped[-1].element is None):
+            if not (
+                wrapped
+                and isinstance(wrapped[-1], Node)
+                and wrapped[-1].role == "Span"
+                and wrapped[-1].element is None
+            ):
                 wrapped.append(Node("Span", node))
             wrapped[-1].kids.append(kid)
         else:
@@ -850,7 +884,8 @@ def write_tree(pdf: Any, builder: TreeBuilder, document: Any, page_streams: Any)
         annotation.dictionary["StructParent"] = index
         annotation.dictionary["F"] = PRINT_FLAG
         text = " ".join("".join(link.text).split())
-        label = link.element.get("aria-label") or link.element.get("title") if link.element is not None else None
+        element = link.element
+        label = (element.get("aria-label") or element.get("title")) if element is not None else None
         if label or text:
             annotation.dictionary["Contents"] = pydyf.String(label or text)
     parent_tree["Nums"] = nums
