@@ -590,15 +590,8 @@ class TreeBuilder:
             return self.note(box, home)
         if tag == "li":
             return self.list_item(element, home)
-        if tag == "dt":
-            item = home.add(Node("LI", home, element))
-            return item.add(Node("Lbl", item, element))
-        if tag == "dd":
-            last = next((k for k in reversed(home.kids) if isinstance(k, Node)), None)
-            item = last if last is not None and last.role == "LI" else None
-            if item is None:
-                item = home.add(Node("LI", home, element))
-            return item.add(Node("LBody", item, element))
+        if tag in ("dt", "dd"):
+            return self.definition(element, tag, home)
         role = self.role(box, tag)
         node = home.add(Node(role, home, element))
         if role == "Figure":
@@ -617,6 +610,13 @@ class TreeBuilder:
             return ROLES[tag]
         inline = isinstance(box, boxes.InlineLevelBox)
         return INLINE_DEFAULT if inline else BLOCK_DEFAULT
+
+    def definition(self, element: Any, tag: str, home: Node) -> Node:
+        """Tag a term as the Lbl of a new LI, and its descriptions as that LI's LBody."""
+        last = next((k for k in reversed(home.kids) if isinstance(k, Node)), None)
+        if tag == "dt" or last is None or last.role != "LI":
+            last = home.add(Node("LI", home, element))
+        return last.add(Node("Lbl" if tag == "dt" else "LBody", last, element))
 
     def list_item(self, element: Any, home: Node) -> Node:
         item = home.add(Node("LI", home, element))
