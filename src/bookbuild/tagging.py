@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 import pydyf
 import weasyprint
 import weasyprint.pdf
+from fontTools.misc.roundTools import otRound
 from weasyprint.formatting_structure import boxes
 from weasyprint.layout.absolute import AbsolutePlaceholder
 from weasyprint.pdf.stream import Stream
@@ -309,7 +310,8 @@ class _Advances(dict[int, float]):
         if not dict.__contains__(self, glyph):
             if glyph >= len(self.order):
                 return default
-            self[glyph] = round(self.set[self.order[glyph]].width) * self.scale
+            # otRound, as fontTools' instancer rounds the advances it embeds.
+            self[glyph] = otRound(self.set[self.order[glyph]].width) * self.scale
         return dict.__getitem__(self, glyph)
 
 
@@ -528,8 +530,10 @@ class TreeBuilder:
         if self.in_flow:
             self.last_flow[self.page] = target
         if isinstance(box, boxes.TextBox):
+            # Generated text (a contents line's page number) is a word of its own.
+            text = f" {box.text}" if "::" in box.element_tag else box.text
             for holder in self.link_chain(node):
-                holder.text.append(box.text)
+                holder.text.append(text)
         elif alt := (box.element.get("alt") if box.element is not None else None):
             for holder in self.link_chain(node):
                 holder.text.append(alt)
