@@ -298,20 +298,51 @@ _GLYPH_SETS: dict[tuple[int, int, tuple[tuple[str, float], ...]], dict[int, floa
 
 
 class _Advances(dict[int, float]):
-    """Advances (1/1000 em) of one font program at one design location, read on demand."""
+    """Advances (1/1000 em) of one font program at one design location, read on demand.
+
+    A variable font's advances come from its HVAR table when it has one (cheap: no outlines
+    are read), else from its glyph outlines at that location.
+    """
 
     def __init__(self, ttfont: Any, location: dict[str, float]) -> None:
         super().__init__()
         self.order = ttfont.getGlyphOrder()
         self.scale = 1000 / ttfont["head"].unitsPerEm
-        self.set = ttfont.getGlyphSet(location=location or None)
+        self.metrics = ttfont["hmtx"].metrics
+        self.deltas: Any = None
+        self.set: Any = None
+        self.mapping: Any = None
+        if location and "HVAR" in ttfont:
+            from fontTools.varLib.models import normalizeLocation, piecewiseLinearMap
+            from fontTools.varLib.varStore import VarStoreInstancer
+
+            axes = ttfont["fvar"].axes
+            normal = normalizeLocation(
+                location, {a.axisTag: (a.minValue, a.defaultValue, a.maxValue) for a in axes}
+            )
+            if "avar" in ttfont:
+                segments = ttfont["avar"].segments
+                normal = {k: piecewiseLinearMap(v, segments.get(k, {})) for k, v in normal.items()}
+            table = ttfont["HVAR"].table
+            self.deltas = VarStoreInstancer(table.VarStore, axes, normal)
+            self.mapping = table.AdvWidthMap.mapping if table.AdvWidthMap else None
+        elif location:
+            self.set = ttfont.getGlyphSet(location=location)
 
     def get(self, glyph: int, default: Any = None) -> Any:
         if not dict.__contains__(self, glyph):
             if glyph >= len(self.order):
                 return default
+            name = self.order[glyph]
+            if self.deltas is not None:
+                index = self.mapping[name] if self.mapping is not None else glyph
+                width = self.metrics[name][0] + self.deltas[index]
+            elif self.set is not None:
+                width = self.set[name].width
+            else:
+                width = self.metrics[name][0]
             # otRound, as fontTools' instancer rounds the advances it embeds.
-            self[glyph] = otRound(self.set[self.order[glyph]].width) * self.scale
+            self[glyph] = otRound(width) * self.scale
         return dict.__getitem__(self, glyph)
 
 
