@@ -41,8 +41,9 @@ def chronology_links(pdf_path: Path) -> list[tuple[str, int, str]]:
                 if name.startswith("ev-") and annot["x1"] - annot["x0"] > 0:
                     box = (annot["x0"], annot["top"], annot["x1"], annot["bottom"])
                     text = page.crop(box).extract_text().strip()
-                    # WeasyPrint writes one annotation per line box of a link; keep the first.
-                    links.setdefault(name, (name, destinations[name], text))
+                    # Each row links from its date, event and page cells: keep the page's link.
+                    if text.isdigit():
+                        links.setdefault(name, (name, destinations[name], text))
     return list(links.values())
 
 
