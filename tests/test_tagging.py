@@ -377,3 +377,68 @@ def test_xmp_is_unfiltered_and_a_3a_also_claims_ua_1(builds: dict[tuple[str, str
         assert re.search(r'pdfuaid:part="1"|<pdfuaid:part>1<', xmp)
         if variant == "pdf/a-3a":
             assert "pdfaSchema:prefix>pdfuaid<" in xmp
+
+
+GENERIC_HTML = """<!DOCTYPE html><html lang="en"><head><title>Generic</title><style>
+@page { size: A6; @bottom-center { content: counter(page); } }
+.fn { float: footnote; }
+</style></head><body>
+<main><article><h1>Title</h1>
+<p>Text with <em>emphasis</em>, <code>code</code>, a <a href="#d">link</a> and a
+note<span class="fn" id="fn-1">The note.</span>.</p>
+<dl id="d"><dt>Term</dt><dd>First description.</dd><dd>Second description.</dd>
+<dt>Other term</dt><dd>Its description.</dd></dl>
+<blockquote><p>Quoted.</p></blockquote>
+<pre><code>print("hello")</code></pre>
+<figure><img alt="A square" src="data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg'
+ width='20' height='20'%3E%3Crect width='20' height='20'/%3E%3C/svg%3E">
+<figcaption>A caption.</figcaption></figure>
+<img alt="" src="data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg'
+ width='5' height='5'%3E%3C/svg%3E">
+<table><caption>Cities</caption><thead><tr><th>City</th><th>People</th></tr></thead>
+<tbody><tr><th scope="row">Lübeck</th><td>20,000</td></tr></tbody></table>
+<aside><p>An aside.</p></aside><nav><ol><li><a href="#d">Terms</a></li></ol></nav>
+</article></main></body></html>"""
+
+
+def test_the_tagger_maps_html_elements_not_one_book() -> None:
+    document = weasyprint.HTML(string=GENERIC_HTML).render(pdf_tags=True)
+    buffer = io.BytesIO()
+    with tagging.document_tags(document) as report:
+        document.write_pdf(buffer, pdf_variant="pdf/ua-1", pdf_tags=True)
+    assert report.orphans == 0
+    assert report.artifacts["Pagination"] >= 1 and report.artifacts["Layout"] >= 1
+    pdf = pikepdf.open(buffer)  # kept open while the tree's objects are read
+    tree = read_tree(pdf)
+    count = roles(tree)
+    for role, n in {
+        "Part": 1,
+        "Art": 1,
+        "H1": 1,
+        "Code": 2,
+        "Link": 2,
+        "Note": 1,
+        "Reference": 1,
+        "BlockQuote": 1,
+        "Figure": 1,
+        "Caption": 2,
+        "Table": 1,
+        "TH": 3,
+        "TD": 1,
+        "Sect": 2,
+    }.items():
+        assert count[role] == n, role
+    terms = [e for e in tree.walk() if e.role == "L" and e.kids[0].kids[0].role == "Lbl"]
+    (definitions,) = [t for t in terms if len(t.kids) == 2]
+    assert [[k.role for k in item.kids] for item in definitions.kids] == [
+        ["Lbl", "LBody", "LBody"],
+        ["Lbl", "LBody"],
+    ]
+    (row_header,) = [e for e in tree.walk() if e.role == "TH" and e.obj.A.Scope == "/Row"]
+    (cell,) = [e for e in tree.walk() if e.role == "TD"]
+    assert str(row_header.obj.ID) in {str(h) for h in cell.obj.A.Headers}
+    assert len(cell.obj.A.Headers) == 2
+    (figure,) = [e for e in tree.walk() if e.role == "Figure"]
+    assert str(figure.obj.Alt) == "A square"
+    (note,) = [e for e in tree.walk() if e.role == "Note"]
+    assert str(note.obj.ID) == "fn-1"

@@ -73,8 +73,9 @@ ROLES = {
     "q": "Quote",
 }
 BLOCK_DEFAULT = "Div"
-# Structure types that sit inside a line; a Note is placed beside them, not in them.
-INLINE_ROLES = (
+# Structure types a Note is placed beside, never inside: inline text, lists and tables, whose
+# children have fixed types.
+NO_NOTE_INSIDE = (
     "Span",
     "Link",
     "Reference",
@@ -669,7 +670,7 @@ class TreeBuilder:
         reference = self.notes.get(id(element), (home, None))[1]
         last = self.last_flow.get(self.page, reference or home)
         anchor = _lowest_common(reference or home, last)
-        while anchor.role in INLINE_ROLES and anchor.parent is not None:
+        while anchor.role in NO_NOTE_INSIDE and anchor.parent is not None:
             anchor = anchor.parent
         after = _child_towards(anchor, last)
         if (previous := self.note_after.get(self.page)) is not None and previous.parent:
@@ -977,8 +978,6 @@ def _write_node(
         elif key == "ID":
             element["ID"] = pydyf.String(value)
             ids[value] = element.reference
-        elif key == "Note":
-            continue
         else:
             element[key] = pydyf.String(value)
     return element
