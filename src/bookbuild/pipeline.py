@@ -150,20 +150,22 @@ def build_pdf_bytes(
     book: Book, html: str, assets: Mapping[str, Asset], variant: str, epoch: int
 ) -> PdfOutput:
     """Lay the print HTML out once; return the PDF, where each page starts, and warnings."""
-    from bookbuild import pdf  # WeasyPrint is slow to import; `check` and EPUB builds skip it
+    # WeasyPrint is slow to import; `check` and EPUB builds skip it
+    from bookbuild import pdf, tagging
 
     places = image_places(book)
     document, warnings = pdf.layout_pdf(html, assets, book.root, variant, places)
     buffer = io.BytesIO()
-    warnings += pdf.write_pdf(
-        document,
-        buffer,
-        source=book.root,
-        variant=variant,
-        epoch=epoch,
-        identifier=book.meta.identifier,
-        places=places,
-    )
+    with tagging.document_tags(document, variant):
+        warnings += pdf.write_pdf(
+            document,
+            buffer,
+            source=book.root,
+            variant=variant,
+            epoch=epoch,
+            identifier=book.meta.identifier,
+            places=places,
+        )
     return PdfOutput(
         data=buffer.getvalue(),
         starts=tuple(pdf.page_starts(document)),
