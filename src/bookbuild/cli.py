@@ -14,7 +14,7 @@ from bookbuild import __version__
 from bookbuild.errors import BookbuildError, Diagnostic, Severity
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-FORMATS = ("pdf", "epub", "html")
+FORMATS = ("pdf", "epub", "kepub", "html")
 PAPER_SIZES = {"a4": "A4", "letter": "letter"}
 
 
@@ -53,7 +53,10 @@ def _add_build(build: argparse.ArgumentParser) -> None:
     build.add_argument("dir", nargs="?", default="manuscript", type=Path, help="manuscript folder")
     build.add_argument("--out", default="dist", type=Path, help="output folder (default: dist)")
     build.add_argument(
-        "--format", default="pdf,epub", type=_formats, help="comma-separated: pdf,epub,html"
+        "--format",
+        default="pdf,epub",
+        type=_formats,
+        help="comma-separated: pdf,epub,kepub,html (kepub: a Kobo .kepub.epub)",
     )
     build.add_argument(
         "--pdf-variant",

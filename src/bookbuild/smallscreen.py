@@ -1,0 +1,70 @@
+"""Fit the EPUB's text to a phone: what print keeps whole may break on a narrow screen.
+
+Print ties a month to its year and lets WeasyPrint hyphenate table cells. In a reading system
+at large type, "28 February 1998 –" as one unbreakable run and unhyphenated cells make tables
+wider than the screen, and few reading engines ship hyphenation dictionaries. So the EPUB lets
+the year wrap, and puts soft hyphens into the long words of table cells, where columns are
+narrowest. Day and month, "p. 12" and "c. 1950" stay tied.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+
+import pyphen  # type: ignore[import-untyped]
+from lxml import etree
+
+from bookbuild.dates import MONTHS
+from bookbuild.pagelist import VOID
+
+XHTML = "http://www.w3.org/1999/xhtml"
+SOFT_HYPHEN = "\u00ad"
+_MONTH_YEAR = re.compile(("(" + "|".join(MONTHS) + ")\u00a0(?=[0-9])").encode())
+# Words of six letters or more; shorter ones gain little from a break.
+_LONG_WORD = re.compile(r"[^\W\d_]{6,}")
+
+
+def fit_to_small_screens(xhtml: bytes, language: str) -> bytes:
+    """Return a content document whose dates and table cells can wrap on a narrow screen."""
+    return hyphenate_cells(loosen_ties(xhtml), language)
+
+
+def loosen_ties(xhtml: bytes) -> bytes:
+    """Let a year wrap away from its month, which print keeps together."""
+    return _MONTH_YEAR.sub(rb"\1 ", xhtml)
+
+
+def hyphenate_cells(xhtml: bytes, language: str) -> bytes:
+    """Put soft hyphens into the long words of every table cell, in the book's language."""
+    dictionary = _dictionary(language)
+    if dictionary is None or (b"<td" not in xhtml and b"<th" not in xhtml):
+        return xhtml
+    root = etree.fromstring(xhtml)
+    cells = root.iter(f"{{{XHTML}}}td", f"{{{XHTML}}}th")
+    for cell in list(cells):
+        for element in cell.iter(f"{{{XHTML}}}*"):
+            element.text = _hyphenate(element.text, dictionary)
+            if element is not cell:
+                element.tail = _hyphenate(element.tail, dictionary)
+    for element in root.iter(f"{{{XHTML}}}*"):
+        # `<td/>` is fine XML, but a reader that parses XHTML as HTML opens a cell there.
+        empty = element.text is None and len(element) == 0
+        if empty and etree.QName(element).localname not in VOID:
+            element.text = ""
+    return bytes(
+        etree.tostring(root, encoding="utf-8", xml_declaration=True, doctype="<!DOCTYPE html>")
+    )
+
+
+@functools.cache
+def _dictionary(language: str) -> pyphen.Pyphen | None:
+    """Return the hyphenation dictionary for a BCP 47 tag, or None when there is none."""
+    found = pyphen.language_fallback(language.replace("-", "_"))
+    return pyphen.Pyphen(lang=found) if found else None
+
+
+def _hyphenate(text: str | None, dictionary: pyphen.Pyphen) -> str | None:
+    if not text:
+        return text
+    return _LONG_WORD.sub(lambda m: dictionary.inserted(m.group(), hyphen=SOFT_HYPHEN), text)
