@@ -131,6 +131,11 @@ CONTRAST_JS = """
 """
 
 
+def overflowing(page: Any) -> list[str]:
+    """Return a line for each element wider than the viewport outside a scroll box."""
+    return list(page.evaluate(OVERFLOW_JS))
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DocumentReport:
     """What one spine document looked like on the phone."""

@@ -61,10 +61,16 @@ def hyphenate_cells(xhtml: bytes, language: str) -> bytes:
 def _dictionary(language: str) -> pyphen.Pyphen | None:
     """Return the hyphenation dictionary for a BCP 47 tag, or None when there is none."""
     found = pyphen.language_fallback(language.replace("-", "_"))
-    return pyphen.Pyphen(lang=found) if found else None
+    # Three letters at least on each side of a break, so no line ends in "ag-".
+    return pyphen.Pyphen(lang=found, left=3, right=3) if found else None
 
 
 def _hyphenate(text: str | None, dictionary: pyphen.Pyphen) -> str | None:
     if not text:
         return text
-    return _LONG_WORD.sub(lambda m: dictionary.inserted(m.group(), hyphen=SOFT_HYPHEN), text)
+    return _LONG_WORD.sub(lambda m: _hyphenated(m.group(), dictionary), text)
+
+
+def _hyphenated(word: str, dictionary: pyphen.Pyphen) -> str:
+    # A month is part of a date, which should read whole: "Feb-ruary" helps no one.
+    return word if word in MONTHS else str(dictionary.inserted(word, hyphen=SOFT_HYPHEN))
