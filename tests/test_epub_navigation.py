@@ -113,9 +113,7 @@ def test_file_as(name: str, sort: str) -> None:
     assert file_as(name) == sort
 
 
-def test_each_chapter_opens_with_its_title_then_its_era(
-    briefing_build: BuildResult, fixture_build: BuildResult
-) -> None:
+def test_each_chapter_opens_with_its_title_then_its_era(briefing_build: BuildResult) -> None:
     """Converters that break the page before every h1 keep the era line with its title."""
     epub = output(briefing_build, ".epub")
     with zipfile.ZipFile(epub) as zf:
@@ -133,10 +131,10 @@ def test_each_chapter_opens_with_its_title_then_its_era(
             ["p.chapter-summary"],
             ["p.chapter-era", "p.chapter-summary"],
         )
-    (html,) = [p for p in fixture_build.outputs if p.name.endswith(".html")]
-    printed = etree.HTML(html.read_bytes())
-    for head in printed.iterfind(".//header[@class='chapter-head']"):
-        assert head[0].tag == "h1"
+    for head in eras:  # each starts a PDF page, and the page starts with the heading group
+        title, era = head.find("x:h1", NS), head.find("x:p[@class='chapter-era']", NS)
+        assert title[0].get(f"{{{NS['epub']}}}type") == "pagebreak" and not title.text
+        assert era.find("x:span", NS) is None and era.text
 
 
 def test_small_screens_loosen_month_year_ties_and_hyphenate_cells_only_in_the_epub(
@@ -156,3 +154,29 @@ def test_small_screens_loosen_month_year_ties_and_hyphenate_cells_only_in_the_ep
     assert "<td></td>" in fitted  # an empty cell stays an open and a close tag
     (html,) = [p for p in fixture_build.outputs if p.name.endswith(".html")]
     assert "May\u00a01370" in html.read_text(encoding="utf-8")  # print keeps its ties
+
+
+def test_the_pdf_keeps_the_era_above_the_chapter_title(briefing_build: BuildResult) -> None:
+    import pdfplumber
+
+    with pdfplumber.open(output(briefing_build, ".pdf")) as pdf:
+        for page in pdf.pages:
+            words = page.extract_words()
+            title = [w for w in words if w["text"] == "rift" and w["bottom"] - w["top"] > 15]
+            if title:  # the chapter opener, not the contents
+                era = next(w for w in words if w["text"] == "1956–1961")
+                assert era["bottom"] <= title[0]["top"]
+                return
+    raise AssertionError("no page opens 'The rift'")
+
+
+def test_the_timeline_has_an_opaque_ground_and_a_generic_font(briefing_build: BuildResult) -> None:
+    with zipfile.ZipFile(output(briefing_build, ".epub")) as zf:
+        svg = etree.fromstring(zf.read("EPUB/timeline.svg"))
+    left, top, width, height = (float(v) for v in svg.get("viewBox").split())
+    ground = svg.find("{http://www.w3.org/2000/svg}rect")
+    assert (float(ground.get("x")), float(ground.get("y"))) == (left, top)
+    assert (float(ground.get("width")), float(ground.get("height"))) == (width, height)
+    assert ground.get("fill") == "#fff"
+    fonts = {t.get("font-family") for t in svg.iter("{http://www.w3.org/2000/svg}text")}
+    assert fonts and all(f.split(",")[-1].strip() == "sans-serif" for f in fonts)

@@ -78,6 +78,7 @@ def test_kepub_spans_every_sentence_and_changes_no_text(kobo_build: Path) -> Non
             f"{XHTML}body/{XHTML}div[@id='book-columns']/{XHTML}div[@id='book-inner']"
         )
         assert inner is not None, name
+        assert root.find(f"{XHTML}head/{XHTML}style[@id='kobostylehacks']") is not None
         ids = [s.get("id") for s in root.iter(f"{XHTML}span") if s.get("class") == "koboSpan"]
         assert len(ids) == len(set(ids)) and all(SPAN_ID.fullmatch(i) for i in ids), name
         numbers = [tuple(map(int, SPAN_ID.fullmatch(i).groups())) for i in ids]

@@ -245,6 +245,15 @@ def test_the_stylesheet_leaves_body_margins_and_line_height_to_the_reader(
         "(el) => [getComputedStyle(el).margin, getComputedStyle(el).lineHeight]"
     )
     assert body == ["8px", "normal"]  # the engine's defaults, which a reader replaces
+    heads = page.locator("h1, h2").evaluate_all(
+        "(els) => els.map((el) => getComputedStyle(el).textAlign)"
+    )
+    assert heads and set(heads) == {"left"}
+    header = page.locator("header.chapter-head").evaluate(
+        "(el) => getComputedStyle(el).breakInside"
+    )
+    assert header == "avoid"
     css = (unpacked["briefing"]["the-rift.xhtml"].parent / "epub.css").read_text()
     assert not re.search(r"font-size:\s*[\d.]+(px|pt)", css)
     assert not re.search(r"(?<![-\w])color:\s*#", css)
+    assert "position:" not in css  # KDP: no CSS positioning in reflowable books

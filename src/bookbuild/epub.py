@@ -10,6 +10,7 @@ import zipfile
 from collections.abc import Mapping, Sequence
 
 from ebooklib import epub
+from lxml import etree
 
 from bookbuild.assets import Asset, read_asset
 from bookbuild.model import Metadata
@@ -18,6 +19,8 @@ from bookbuild.render import EpubPage
 from bookbuild.smallscreen import fit_to_small_screens
 
 XHTML = "application/xhtml+xml"
+NS = {"x": "http://www.w3.org/1999/xhtml"}
+EPUB_TYPE = "{http://www.idpf.org/2007/ops}type"
 CONFORMS_TO = "EPUB Accessibility 1.1 - WCAG 2.1 Level AA"
 # Words that name a body rather than a person: such an author is filed as written.
 _BODIES = frozenset((
@@ -83,7 +86,7 @@ def build_epub(
     # EPUB 2 readers, Kindle among them, find the cover through this.
     book.add_metadata(None, "meta", "", {"name": "cover", "content": "cover-image"})
     items = [
-        _document(f"p{n}", page.file, fit_to_small_screens(page.xhtml, meta.language))
+        _document(f"p{n}", page.file, _prepare(page.xhtml, meta.language))
         for n, page in enumerate(pages, start=1)
     ]
     nav_item = _document("nav", "nav.xhtml", nav, properties=["nav"])
@@ -147,6 +150,37 @@ def file_as(name: str) -> str:
         start -= 1  # "Ludwig van Beethoven" is filed under "van Beethoven"
     sort = f"{' '.join(words[start:])}, {' '.join(words[:start])}"
     return f"{sort}, {suffix}" if suffix else sort
+
+
+def _prepare(xhtml: bytes, language: str) -> bytes:
+    return fit_to_small_screens(open_pages_at_titles(xhtml), language)
+
+
+def open_pages_at_titles(xhtml: bytes) -> bytes:
+    """Move a page marker that starts a chapter's era line to the start of its title.
+
+    The PDF sets the era above the title, so a chapter's page starts in the era line; the EPUB
+    puts the era after the title, and its page should still start with the heading group.
+    """
+    if b"chapter-era" not in xhtml or b"pagebreak" not in xhtml:
+        return xhtml
+    root = etree.fromstring(xhtml)
+    moved = False
+    for era in root.iterfind(".//x:header/x:p[@class='chapter-era']", NS):
+        title, marker = era.getprevious(), era[0] if len(era) else None
+        if marker is None or marker.get(EPUB_TYPE) != "pagebreak" or (era.text or "").strip():
+            continue
+        if title is None or etree.QName(title).localname != "h1":
+            continue
+        era.text = (era.text or "") + (marker.tail or "")
+        marker.tail, title.text = title.text, None
+        title.insert(0, marker)
+        moved = True
+    if not moved:
+        return xhtml
+    return bytes(
+        etree.tostring(root, encoding="utf-8", xml_declaration=True, doctype="<!DOCTYPE html>")
+    )
 
 
 def _guide(pages: Sequence[EpubPage]) -> list[dict[str, str]]:
