@@ -10,11 +10,15 @@ narrowest. Day and month, "p. 12" and "c. 1950" stay tied.
 from __future__ import annotations
 
 import functools
+import importlib.util
 import re
+from pathlib import Path
+from typing import Any
 
-import pyphen  # type: ignore[import-untyped]
 from lxml import etree
 
+from bookbuild import __version__
+from bookbuild.cache import cached
 from bookbuild.dates import MONTHS
 from bookbuild.pagelist import VOID
 
@@ -36,9 +40,32 @@ def loosen_ties(xhtml: bytes) -> bytes:
 
 
 def hyphenate_cells(xhtml: bytes, language: str) -> bytes:
-    """Put soft hyphens into the long words of every table cell, in the book's language."""
+    """Put soft hyphens into the long words of every table cell, in the book's language.
+
+    Loading a hyphenation dictionary costs more than the rest of an EPUB build, so the result
+    is cached by the page, the language, this code and pyphen's.
+    """
+    if b"<td" not in xhtml and b"<th" not in xhtml:
+        return xhtml
+    key = [
+        __version__.encode(),
+        Path(__file__).read_bytes(),
+        _pyphen_code(),
+        language.encode(),
+        xhtml,
+    ]
+    return cached("hyphenated", key, lambda: _hyphenate_cells(xhtml, language))
+
+
+def _pyphen_code() -> bytes:
+    """Return pyphen's own source, which changes with its version, without importing it."""
+    spec = importlib.util.find_spec("pyphen")
+    return Path(spec.origin).read_bytes() if spec and spec.origin else b"no pyphen"
+
+
+def _hyphenate_cells(xhtml: bytes, language: str) -> bytes:
     dictionary = _dictionary(language)
-    if dictionary is None or (b"<td" not in xhtml and b"<th" not in xhtml):
+    if dictionary is None:
         return xhtml
     root = etree.fromstring(xhtml)
     cells = root.iter(f"{{{XHTML}}}td", f"{{{XHTML}}}th")
@@ -58,19 +85,21 @@ def hyphenate_cells(xhtml: bytes, language: str) -> bytes:
 
 
 @functools.cache
-def _dictionary(language: str) -> pyphen.Pyphen | None:
-    """Return the hyphenation dictionary for a BCP 47 tag, or None when there is none."""
+def _dictionary(language: str) -> Any:
+    """Return the pyphen dictionary for a BCP 47 tag, or None when there is none."""
+    import pyphen  # type: ignore[import-untyped]  # slow to import, and only needed on a miss
+
     found = pyphen.language_fallback(language.replace("-", "_"))
     # Three letters at least on each side of a break, so no line ends in "ag-".
     return pyphen.Pyphen(lang=found, left=3, right=3) if found else None
 
 
-def _hyphenate(text: str | None, dictionary: pyphen.Pyphen) -> str | None:
+def _hyphenate(text: str | None, dictionary: Any) -> str | None:
     if not text:
         return text
     return _LONG_WORD.sub(lambda m: _hyphenated(m.group(), dictionary), text)
 
 
-def _hyphenated(word: str, dictionary: pyphen.Pyphen) -> str:
+def _hyphenated(word: str, dictionary: Any) -> str:
     # A month is part of a date, which should read whole: "Feb-ruary" helps no one.
     return word if word in MONTHS else str(dictionary.inserted(word, hyphen=SOFT_HYPHEN))
