@@ -16,7 +16,7 @@ from bookbuild.errors import BookbuildError, Diagnostic, Severity, error
 from bookbuild.model import SourceLocation
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-FORMATS = ("pdf", "epub", "html")
+FORMATS = ("pdf", "epub", "kepub", "html")
 PAPER_SIZES = {"a4": "A4", "letter": "letter"}
 
 
@@ -57,7 +57,10 @@ def _add_build(build: argparse.ArgumentParser) -> None:
     build.add_argument("dir", nargs="?", default="manuscript", type=Path, help="manuscript folder")
     build.add_argument("--out", default="dist", type=Path, help="output folder (default: dist)")
     build.add_argument(
-        "--format", default="pdf,epub", type=_formats, help="comma-separated: pdf,epub,html"
+        "--format",
+        default="pdf,epub",
+        type=_formats,
+        help="comma-separated: pdf,epub,kepub,html (kepub: a Kobo .kepub.epub)",
     )
     build.add_argument(
         "--pdf-variant",

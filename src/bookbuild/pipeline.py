@@ -110,9 +110,14 @@ def build(
         pdf = build_pdf_bytes(book, html, assets, pdf_variant, epoch)
         staged[f"{slug}.pdf"], starts, pages = pdf.data, pdf.starts, pdf.pages
         diagnostics += pdf.warnings
-    if "epub" in formats:
+    if {"epub", "kepub"} & set(formats):
         progress("writing the EPUB")
-        staged[f"{slug}.epub"] = build_epub_bytes(book, chronology, env, assets, epoch, starts)
+        epub = build_epub_bytes(book, chronology, env, assets, epoch, starts)
+        staged |= {f"{slug}.epub": epub} if "epub" in formats else {}
+    if "kepub" in formats:
+        from bookbuild.kepub import build_kepub
+
+        staged[f"{slug}.kepub.epub"] = build_kepub(epub)
     progress("moving the outputs into place")
     written = commit_outputs(out, staged, started=started)
     return BuildResult(outputs=written, diagnostics=tuple(diagnostics), pages=pages)

@@ -128,7 +128,8 @@ def render_epub_nav(
 ) -> bytes:
     """Return the EPUB navigation document: contents, landmarks and the print page list."""
     template = env.get_template("epub_nav.xhtml")
-    first_chapter = next((p for p in pages if p.kind == "chapter"), None)
+    # Reading starts at the first chapter the author wrote, an overview included.
+    first_chapter = next((p for p in pages if p.kind in ("front", "chapter")), None)
     context = {
         "meta": book.meta,
         "pages": pages,
