@@ -12,6 +12,8 @@ from bookbuild import body, markup
 from bookbuild.dates import DateError, EdtfDate, parse_date
 from bookbuild.errors import Collector, Diagnostic, ManuscriptError, has_errors
 from bookbuild.model import (
+    NUMBERINGS,
+    PLACEMENTS,
     RESERVED_IDS,
     Book,
     Chapter,
@@ -35,6 +37,8 @@ BOOK_KEYS = (
     "description",
     "rights",
     "slug",
+    "notes",
+    "note-numbering",
 )
 CHAPTER_KEYS = ("title", "era", "summary", "id")
 GLOSSARY_KEYS = ("term", "kind", "description", "aliases")
@@ -103,7 +107,24 @@ def _metadata(doc: YamlDoc, fields: dict[str, Any], found: Collector) -> Metadat
         description=_text(doc, fields, "description", found),
         rights=_text(doc, fields, "rights", found),
         slug=slug,
+        notes=_choice(doc, fields, "notes", PLACEMENTS, found),
+        note_numbering=_choice(doc, fields, "note-numbering", NUMBERINGS, found),
     )
+
+
+def _choice(
+    doc: YamlDoc, fields: dict[str, Any], key: str, choices: Sequence[T], found: Collector
+) -> T:
+    """Return the value of `key` if it is one of `choices`, else the first (the default)."""
+    value = _text(doc, fields, key, found)
+    if value is None:
+        return choices[0]
+    match = next((c for c in choices if c == value), None)
+    if match is None:
+        options = " | ".join(str(c) for c in choices)
+        found.error("BB105", f"{key} '{value}' must be one of: {options}", _at(doc, key))
+        return choices[0]
+    return match
 
 
 def _identifier(doc: YamlDoc, fields: dict[str, Any], found: Collector) -> str | None:
@@ -190,6 +211,7 @@ def load_chapter(root: Path, path: Path, found: Collector) -> Chapter | None:
         images=tuple(parsed.images),
         links=tuple(parsed.links),
         anchors=tuple(parsed.anchors),
+        note_locations=tuple(parsed.note_locations[n] for n in sorted(parsed.note_locations)),
         source=path,
         location=SourceLocation(path=path, line=1),
     )

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from bookbuild.dates import EdtfDate
 
 if TYPE_CHECKING:
     from markdown_it.token import Token
 
+
+# Where notes are set (`page` means footnotes) and whether their numbers restart per chapter.
+Placement = Literal["page", "chapter-end", "book-end"]
+Numbering = Literal["chapter", "book"]
+PLACEMENTS: tuple[Placement, ...] = ("page", "chapter-end", "book-end")
+NUMBERINGS: tuple[Numbering, ...] = ("chapter", "book")
 
 # Ids and file names that the generated parts of the book use, so chapters cannot.
 RESERVED_IDS = frozenset(
@@ -26,6 +32,7 @@ RESERVED_IDS = frozenset(
         "landmarks",
         "page-list",
         "colophon",
+        "notes",
     }
 )
 
@@ -79,6 +86,8 @@ class Chapter:
     images: tuple[Image, ...]
     links: tuple[Link, ...] = ()
     anchors: tuple[str, ...] = ()
+    # Where each note (by the parser's index) is defined, for diagnostics about its layout.
+    note_locations: tuple[SourceLocation, ...] = ()
     source: Path
     location: SourceLocation
 
@@ -109,6 +118,8 @@ class Metadata:
     description: str | None
     rights: str | None
     slug: str
+    notes: Placement = "page"
+    note_numbering: Numbering = "chapter"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
