@@ -114,7 +114,11 @@ def _too_far(
         distance = page.number - call_page.number
         near_foot = y >= call_page.body_bottom - LAST_LINES * call_page.line_height
         if distance < 0 or distance > 1 or (distance == 1 and not near_foot):
-            found[note] = f"it fell {distance} pages from its call"
+            found[note] = (
+                "it would start on the page after its call, which is not in that page's last lines"
+                if distance == 1
+                else f"it would be set {distance} pages from its call"
+            )
     return found
 
 
@@ -225,11 +229,8 @@ def layout_placing_notes(
 def _too_tall(html: str, layout: Callable[[str], tuple[Any, list[Diagnostic]]]) -> dict[str, str]:
     measured, _ = layout(measure_document(html))
     limit = note_area_limit(measured)
-    return {
-        note: f"it is {height / limit:.0%} of the most a page's notes may take"
-        for note, height in note_heights(measured).items()
-        if height > limit
-    }
+    why = f"it is taller than the {NOTE_AREA_SHARE:.0%} of a page that notes may take"
+    return {note: why for note, height in note_heights(measured).items() if height > limit}
 
 
 def _base(ident: str, note_ids: Collection[str]) -> str:
