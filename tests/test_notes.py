@@ -140,6 +140,19 @@ def test_a_bad_notes_value_is_refused(tmp_path: Path) -> None:
     assert problem.message == "notes 'margin' must be one of: page | chapter-end | book-end"
 
 
+@pytest.mark.parametrize("placement", ["page", "book-end"])
+def test_notes_epub_passes_epubcheck_and_ace(tmp_path: Path, placement: str) -> None:
+    from tests.validators import run_ace, run_epubcheck
+
+    text = (NOTES_BOOK / "chapters" / "02-ledgers.md").read_text()
+    root = _manuscript(tmp_path / "m", {"02-ledgers.md": text}, f"notes: {placement}\n")
+    epub = output(build(root, tmp_path / "out", ("epub",)), ".epub")
+    code, report = run_epubcheck(epub)
+    assert code == 0 and "Messages: 0 fatals / 0 errors / 0 warnings / 0 infos" in report, report
+    code, violations = run_ace(epub, tmp_path / "ace")
+    assert violations == [] and code == 0
+
+
 @pytest.mark.slow
 def test_gibbon_volume_one_sets_every_note(tmp_path_factory: pytest.TempPathFactory) -> None:
     """The full-scale proof: 16 chapters, about 300,000 words and 1,889 notes."""
@@ -177,8 +190,10 @@ def _two_chapters(tmp_path: Path, extra: str) -> Path:
     return _manuscript(
         tmp_path / "m",
         {
-            "01-alpha.md": "---\ntitle: Alpha\n---\nAlpha text.[^a]\n\n[^a]: Alpha note.\n",
-            "02-beta.md": "---\ntitle: Beta\n---\nBeta text.[^b]\n\n[^b]: Beta note.\n",
+            "01-alpha.md": "---\ntitle: Alpha\nera: 1900/1909\n---\nAlpha text.[^a]\n\n"
+            "[^a]: Alpha note.\n",
+            "02-beta.md": "---\ntitle: Beta\nera: 1910/1919\n---\nBeta text.[^b]\n\n"
+            "[^b]: Beta note.\n",
         },
         extra,
     )
