@@ -197,3 +197,26 @@ def _two_chapters(tmp_path: Path, extra: str) -> Path:
         },
         extra,
     )
+
+
+def test_misplaced_notes_names_each_kind_of_bad_placement() -> None:
+    from bookbuild.notelayout import PageNotes, misplaced_notes
+
+    def page(number: int, calls: list[tuple[str, float]], notes: list[str], top: int) -> PageNotes:
+        boxes = tuple((n, top + 20 * i, top + 20 * (i + 1)) for i, n in enumerate(notes))
+        return PageNotes(
+            number=number, content_top=60, content_bottom=760, body_bottom=600,
+            line_height=15, calls=tuple(calls), notes=boxes, area_top=top if notes else None,
+        )
+
+    pages = [
+        page(1, [("a", 100), ("b", 590), ("c", 200), ("d", 300)], ["a"], 650),
+        page(2, [("e", 100)], ["b", "e", "c"], 620),  # b: call in the last lines; c: not
+        page(3, [("f", 100), ("g", 120)], ["g", "f"], 500),  # out of order, over the text
+    ]
+    found = misplaced_notes(pages)
+    assert found.pop("d") == "it was left out of the page"
+    assert "not in that page's last lines" in found.pop("c")
+    assert found.pop("f") == "it came out of order"
+    assert found.pop("g") == "it did not fit under the text of its page"
+    assert found == {}  # a, b and e are where they belong
