@@ -78,6 +78,11 @@ def epub_notes(epub: Path) -> list[Note]:
 
 def noterefs(epub: Path) -> list[int]:
     """Return the numbers of the EPUB's note calls, in reading order."""
+    return [number for number, _ in noteref_targets(epub)]
+
+
+def noteref_targets(epub: Path) -> list[tuple[int, str]]:
+    """Return the number and the note id of each of the EPUB's note calls, in reading order."""
     with zipfile.ZipFile(epub) as zf:
         opf_name = next(n for n in zf.namelist() if n.endswith(".opf"))
         opf = etree.fromstring(zf.read(opf_name))
@@ -88,7 +93,7 @@ def noterefs(epub: Path) -> list[int]:
         for ref in opf.iterfind(".//opf:itemref", ns):
             doc = etree.fromstring(zf.read(f"{base}/{hrefs[ref.get('idref')]}"))
             refs = doc.xpath("//x:a[@role='doc-noteref']", namespaces=XHTML)
-            numbers += [int(a.text) for a in refs]
+            numbers += [(int(a.text), a.get("href").split("#")[1]) for a in refs]
     return numbers
 
 
@@ -198,6 +203,7 @@ LAST_LINES = 4
 @dataclass
 class Figures:
     notes: int
+    calls: int
     footnotes: int
     moved: int
     max_distance: int
@@ -225,18 +231,21 @@ def moved_notes(book_dir: Path, diagnostics: tuple) -> set[str]:
 def check_notes(pdf: Path, epub: Path, moved: set[str]) -> Figures:
     """Assert that every note is in the PDF, whole, once, in order, near its call, unoverlapped."""
     notes = epub_notes(epub)
-    refs = noterefs(epub)
-    assert [n.number for n in notes] == refs, "EPUB calls and notes disagree"
-    feet = [n for n in notes if n.id not in moved]
-    report = read_pdf(pdf, feet)
+    by_id = {n.id: n for n in notes}
+    targets = noteref_targets(epub)
+    refs = [number for number, _ in targets]
+    assert all(by_id[ident].number == number for number, ident in targets), "EPUB numbers differ"
+    assert {ident for _, ident in targets} == set(by_id), "an EPUB note has no call"
+    # A note called twice is set at the foot of the page of each of its calls.
+    feet = [(i, by_id[ident]) for i, (_, ident) in enumerate(targets) if ident not in moved]
+    report = read_pdf(pdf, [note for _, note in feet])
     assert report.problems == []
     assert [c[0] for c in report.calls] == refs, "PDF calls differ from the EPUB's"
-    assert [p.note.id for p in report.placed] == [n.id for n in feet]
-    index = {n.id: i for i, n in enumerate(notes)}
+    assert [p.note.id for p in report.placed] == [n.id for _, n in feet]
     distances = []
-    for placed in report.placed:
+    for placed, (call, _) in zip(report.placed, feet, strict=True):
         assert squash(placed.text) == squash(placed.note.text), placed.note.id
-        _, call_page, top, foot = report.calls[index[placed.note.id]]
+        _, call_page, top, foot = report.calls[call]
         distance = placed.page - call_page
         assert distance in (0, 1), (placed.note.id, call_page, placed.page)
         if distance == 1:
@@ -247,6 +256,7 @@ def check_notes(pdf: Path, epub: Path, moved: set[str]) -> Figures:
         assert body.count(squash(note.text)) == 1, note.id
     return Figures(
         notes=len(notes),
+        calls=len(refs),
         footnotes=len(report.placed),
         moved=len(moved),
         max_distance=max(distances, default=0),

@@ -179,17 +179,19 @@ def convert_chapter(xhtml: bytes, notes: dict[str, etree._Element]) -> tuple[str
     header = _first(section, "header")
     title = _title(header)
     out = ["---", f"title: {_yaml(title)}", "---", ""]
-    count = 0
+    defined: set[str] = set()
     for child in [*(header if header is not None else []), *section]:
         if child is header or local(child) in ("h2", "h1"):
             continue
         calls: list[str] = []
         for block in blocks(_holder(child), calls):
             out += [block, ""]
-        for label in calls:
+        # A note may be called twice (chapter 15 calls one of Gibbon's notes from two places):
+        # it is defined once, after its first call.
+        for label in dict.fromkeys(c for c in calls if c not in defined):
             out += [note_definition(label, notes[label]), ""]
-            count += 1
-    return "\n".join(out).rstrip() + "\n", count
+            defined.add(label)
+    return "\n".join(out).rstrip() + "\n", len(defined)
 
 
 def _holder(child: etree._Element) -> etree._Element:
