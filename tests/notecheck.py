@@ -68,12 +68,21 @@ def epub_notes(epub: Path) -> list[Note]:
             name = hrefs[ref.get("idref")]
             doc = etree.fromstring(zf.read(f"{base}/{name}"))
             for aside in doc.iterfind(".//x:aside", XHTML):
+                _number_list_items(aside)
                 back = aside.find(".//x:a[@class='backref']", XHTML)
                 number = int(back.text.rstrip("."))
                 text = "".join(aside.itertext()).strip()
                 text = text.removeprefix(back.text).strip()
                 notes.append(Note(file=name, id=aside.get("id"), number=number, text=text))
     return notes
+
+
+def _number_list_items(element: etree._Element) -> None:
+    """Write an ordered list's numbers into its items, as print draws them."""
+    for ol in element.iterfind(".//x:ol", XHTML):
+        start = int(ol.get("start", "1"))
+        for n, li in enumerate(ol.iterfind("x:li", XHTML)):
+            li.text = f"{start + n}. " + (li.text or "")
 
 
 def noterefs(epub: Path) -> list[int]:
@@ -152,6 +161,7 @@ def read_pdf(pdf: Path, notes: list[Note]) -> Report:
                 for n in filter(None, word["text"].split(",")):
                     report.calls.append((int(n), number, word["top"], body_foot))
             note_lines += [(number, " ".join(w["text"] for w in line)) for line in _lines(below)]
+            page.close()  # pdfplumber keeps every page's objects otherwise
     _match_notes(note_lines, notes, report)
     return report
 

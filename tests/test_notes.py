@@ -64,11 +64,12 @@ def test_a_note_longer_than_a_page_moves_to_its_chapter_end_with_bb504(
     assert "Notes" in page and page.index("Notes") < page.index(long_note.text[:20])
 
 
-def test_notes_keep_lists_quotes_and_code_in_print(notes_build: BuildResult) -> None:
+def test_notes_keep_lists_quotes_code_and_tables_in_print(notes_build: BuildResult) -> None:
     text = "\n".join(_pdf_pages(output(notes_build, ".pdf")))
     assert "• the toll paid at the gate," in text
     assert "TOLL SALT 12 LEAGUES" in " ".join(text.split())
     assert "Let no rider pass without his seal," in text
+    assert "Salt 12 leagues" in text and "Wine 3 leagues" in text  # a table, inside its note
 
 
 def test_inline_notes_and_soft_breaks_render_in_both_editions(notes_build: BuildResult) -> None:

@@ -17,6 +17,9 @@ _BLOCK_TAGS = frozenset(
 )
 
 
+_OWN_RULES = frozenset({"table_open", "table_close", "th_open", "th_close"})
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class NotePlan:
     """Where the notes of a book go and how they are numbered, in both editions."""
@@ -62,6 +65,9 @@ def print_spans(tokens: Sequence[Token]) -> list[Token]:
             out.append(_code_span(token))
         elif token.type == "hr":
             out.append(_html('<span class="note-hr"></span>'))
+        elif token.type in _OWN_RULES:
+            # The renderer's own rules for these write <table> and <td>, whatever the tag says.
+            out.append(_html(f'<span class="note-{token.tag}">' if token.nesting > 0 else "</span>"))
         elif inline_first and token.type in ("paragraph_open", "paragraph_close"):
             out.append(token.copy(hidden=True))
             inline_first = n == 0
