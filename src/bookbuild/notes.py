@@ -67,7 +67,8 @@ def print_spans(tokens: Sequence[Token]) -> list[Token]:
             out.append(_html('<span class="note-hr"></span>'))
         elif token.type in _OWN_RULES:
             # The renderer's own rules for these write <table> and <td>, whatever the tag says.
-            out.append(_html(f'<span class="note-{token.tag}">' if token.nesting > 0 else "</span>"))
+            opening = f'<span class="note-{token.tag}">'
+            out.append(_html(opening if token.nesting > 0 else "</span>"))
         elif inline_first and token.type in ("paragraph_open", "paragraph_close"):
             out.append(token.copy(hidden=True))
             inline_first = n == 0
