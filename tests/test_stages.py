@@ -113,7 +113,7 @@ def test_render_print_has_era_spans_chronology_and_glossary() -> None:
     assert '<p class="chapter-era" data-b="early.era">1100–1299</p>' in html
     assert 'href="#ev-league-2"' in html
     assert '<dt id="g-novgorod" data-b="g-novgorod.term">' in html
-    assert '<span class="footnote" id="fn-early-1">Salt was the main good.' in html
+    assert '<span class="footnote" id="fn-early-1" data-n="1">Salt was the main good.' in html
 
 
 def test_render_epub_pages_are_well_formed_xhtml_in_reading_order() -> None:

@@ -53,6 +53,7 @@ class ParsedBody:
         self.links: list[Link] = []
         self.anchors: list[str] = []
         self.author_ids: list[Anchor] = []
+        self.note_locations: dict[int, SourceLocation] = {}
 
     def walk(self, tokens: Sequence[Token]) -> None:
         """Check every token of the body."""
@@ -65,14 +66,24 @@ class ParsedBody:
 
     def check_footnotes(self, tokens: Sequence[Token], env: dict[str, Any]) -> None:
         """Report notes defined but never called, and calls with no note."""
-        used = {
-            str(t.meta["label"])
-            for i in tokens
-            if i.type == "inline"
-            for t in i.children or []
+        refs = [
+            (inline, t)
+            for inline in tokens
+            if inline.type == "inline"
+            for t in inline.children or []
             if t.type == "footnote_ref"
-        }
+        ]
+        # An inline note `^[...]` has no label: it is defined where it is called.
+        used = {str(t.meta["label"]) for _, t in refs if t.meta.get("label") is not None}
         definitions = self._definitions()
+        for inline, ref in refs:
+            label = ref.meta.get("label")
+            if label is None:
+                where = self._line_of(inline)
+            else:
+                line = definitions.get(str(label), self.first_line)
+                where = SourceLocation(path=self.source.path, line=line)
+            self.note_locations.setdefault(int(ref.meta["id"]), where)
         for label in (key.removeprefix(":") for key in env.get("footnotes", {}).get("refs", {})):
             if label not in used:
                 line = definitions.get(label, self.first_line)

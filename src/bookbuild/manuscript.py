@@ -26,6 +26,8 @@ from bookbuild.limits import (
     word_message,
 )
 from bookbuild.model import (
+    NUMBERINGS,
+    PLACEMENTS,
     RESERVED_IDS,
     Book,
     Chapter,
@@ -59,6 +61,8 @@ BOOK_KEYS = (
     "slug",
     "era-notation",
     "limits",
+    "notes",
+    "note-numbering",
 )
 ERA_NOTATIONS = ("BCE", "BC")
 CHAPTER_KEYS = ("title", "era", "summary", "id", "authors", "author")
@@ -205,6 +209,8 @@ def _metadata(doc: YamlDoc, fields: dict[str, Any], found: Collector) -> Metadat
         rights=_text(doc, fields, "rights", found),
         slug=slug,
         era_notation=_era_notation(doc, fields, found),
+        notes=_choice(doc, fields, "notes", PLACEMENTS, found),
+        note_numbering=_choice(doc, fields, "note-numbering", NUMBERINGS, found),
     )
 
 
@@ -223,6 +229,21 @@ def _era_notation(doc: YamlDoc, fields: dict[str, Any], found: Collector) -> str
     if value not in ERA_NOTATIONS:
         found.error("BB105", f"era-notation '{value}' must be BCE or BC", _at(doc, "era-notation"))
     return value
+
+
+def _choice(
+    doc: YamlDoc, fields: dict[str, Any], key: str, choices: Sequence[T], found: Collector
+) -> T:
+    """Return the value of `key` if it is one of `choices`, else the first (the default)."""
+    value = _text(doc, fields, key, found)
+    if value is None:
+        return choices[0]
+    match = next((c for c in choices if c == value), None)
+    if match is None:
+        options = " | ".join(str(c) for c in choices)
+        found.error("BB105", f"{key} '{value}' must be one of: {options}", _at(doc, key))
+        return choices[0]
+    return match
 
 
 def _identifier(doc: YamlDoc, fields: dict[str, Any], found: Collector) -> str | None:
@@ -329,6 +350,7 @@ def load_chapter(root: Path, path: Path, found: Collector, limits: Limits) -> Ch
             *_text_list(doc, fields, "authors", found),
             *_text_list(doc, fields, "author", found),
         ),
+        note_locations=tuple(parsed.note_locations[n] for n in sorted(parsed.note_locations)),
         source=path,
         location=SourceLocation(path=path, line=1),
         era_location=_at(doc, "era") if era else None,

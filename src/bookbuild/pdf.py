@@ -156,13 +156,14 @@ def page_starts(document: Any) -> list[PageStart]:
 def _flow_text(box: Any, block: str | None) -> Iterator[tuple[str, str]]:
     """Yield (block, text) for the text boxes of the main flow, in order.
 
-    Generated content (markers, counters, leaders) and floated footnotes have no counterpart in
-    the EPUB, so they are left out.
+    Generated content (markers, counters, leaders), floated footnotes and note calls have no
+    counterpart in the EPUB's counted text, so they are left out.
     """
     element = getattr(box, "element", None)
     if "::" in str(getattr(box, "element_tag", "")) or box.is_footnote():
         return
-    if element is not None and "footnote" in (element.get("class") or "").split():
+    classes = (element.get("class") or "").split() if element is not None else []
+    if {"footnote", "noteref", "noteref-sep", "endnotes"} & set(classes):
         return
     if element is not None and element.get(BLOCK_ATTR) is not None:
         block = element.get(BLOCK_ATTR)

@@ -23,11 +23,19 @@ from bookbuild.assets import (
 )
 from bookbuild.chronology import extract_chronology
 from bookbuild.coverage import lint_coverage
-from bookbuild.errors import Diagnostic, ManuscriptError, OutputError, error, has_errors
+from bookbuild.errors import (
+    Diagnostic,
+    ManuscriptError,
+    OutputError,
+    error,
+    has_errors,
+    warning,
+)
 from bookbuild.images import load_images
 from bookbuild.lint import lint_book
 from bookbuild.manuscript import draft_manuscript
 from bookbuild.model import Book, Event, SourceLocation
+from bookbuild.notes import note_id, note_numbers
 from bookbuild.outputs import commit_outputs
 from bookbuild.pagelist import PageStart, insert_page_breaks
 from bookbuild.render import (
@@ -98,18 +106,23 @@ def build(
     diagnostics = list(found)
     starts: tuple[PageStart, ...] = ()
     pages = None
+
+    def render(fallback: frozenset[str] = frozenset()) -> str:
+        return render_print(book, chronology, env, paper, fallback)
+
     if {"pdf", "html"} & set(formats):
-        html = render_print(book, chronology, env, paper)
-    if "html" in formats:
-        staged.update(build_html_folder(slug, html, assets))
+        html = render()
     if "pdf" in formats:
         diagnostics += lint_coverage(
             book, {n: a for n in FONT_NAMES if isinstance(a := assets[n], Path)}
         )
         progress("laying out and writing the PDF")
-        pdf = build_pdf_bytes(book, html, assets, pdf_variant, epoch)
+        pdf = build_pdf_bytes(book, render, assets, pdf_variant, epoch)
         staged[f"{slug}.pdf"], starts, pages = pdf.data, pdf.starts, pdf.pages
         diagnostics += pdf.warnings
+        html = pdf.html  # with the notes the layout moved, so the HTML reproduces the PDF
+    if "html" in formats:
+        staged.update(build_html_folder(slug, html, assets))
     if {"epub", "kepub"} & set(formats):
         progress("writing the EPUB")
         epub = build_epub_bytes(book, chronology, env, assets, epoch, starts)
@@ -149,17 +162,32 @@ class PdfOutput:
     starts: tuple[PageStart, ...]
     pages: int
     warnings: tuple[Diagnostic, ...]
+    html: str
 
 
 def build_pdf_bytes(
-    book: Book, html: str, assets: Mapping[str, Asset], variant: str, epoch: int
+    book: Book,
+    render: Callable[[frozenset[str]], str],
+    assets: Mapping[str, Asset],
+    variant: str,
+    epoch: int,
 ) -> PdfOutput:
-    """Lay the print HTML out once; return the PDF, where each page starts, and warnings."""
-    # WeasyPrint is slow to import; `check` and EPUB builds skip it
-    from bookbuild import pdf, tagging
+    """Lay the print HTML out; return the PDF, where each page starts, and warnings.
+
+    `render` gives the print HTML with the named notes moved to their chapter's end; the
+    layout is redone (a bounded number of times) while WeasyPrint sets some notes badly.
+    """
+    # WeasyPrint is slow to import; `check` and EPUB builds skip it.
+    from bookbuild import notelayout, pdf, tagging
 
     places = image_places(book)
-    document, warnings = pdf.layout_pdf(html, assets, book.root, variant, places)
+    placed = notelayout.layout_placing_notes(
+        render,
+        lambda html: pdf.layout_pdf(html, assets, book.root, variant, places),
+        set(note_places(book)),
+    )
+    document, warnings = placed.document, list(placed.warnings)
+    warnings += note_warnings(book, placed.moved, placed.misplaced)
     buffer = io.BytesIO()
     with tagging.document_tags(document, variant):
         warnings += pdf.write_pdf(
@@ -176,7 +204,43 @@ def build_pdf_bytes(
         starts=tuple(pdf.page_starts(document)),
         pages=len(document.pages),
         warnings=tuple(warnings),
+        html=placed.html,
     )
+
+
+def note_places(book: Book) -> dict[str, tuple[SourceLocation, int]]:
+    """Return each note's definition and printed number, by its id."""
+    chapters = [*book.front_matter, *book.body, *book.back_matter]
+    numbers = note_numbers(
+        ((c.id, range(len(c.note_locations))) for c in chapters), book.meta.note_numbering
+    )
+    return {
+        note_id(c.id, i): (where, numbers[c.id][i])
+        for c in chapters
+        for i, where in enumerate(c.note_locations)
+    }
+
+
+def note_warnings(
+    book: Book, moved: Mapping[str, str], misplaced: Mapping[str, str]
+) -> list[Diagnostic]:
+    """Return a warning for each note print could not set at the foot of its page."""
+    places = note_places(book)
+    found = []
+    for ident, why in moved.items():
+        where, number = places[ident]
+        found.append(
+            warning(
+                "BB504",
+                f"footnote {number} cannot be set at the foot of its page ({why}); "
+                "it is printed at the end of its chapter instead",
+                where,
+            )
+        )
+    for ident, why in misplaced.items():
+        where, number = places[ident]
+        found.append(warning("BB504", f"footnote {number} is set badly in print: {why}", where))
+    return found
 
 
 def build_epub_bytes(
