@@ -247,7 +247,7 @@ def check_notes(pdf: Path, epub: Path, moved: set[str]) -> Figures:
     # A note called twice is set at the foot of the page of each of its calls.
     feet = [(i, by_id[ident]) for i, (_, ident) in enumerate(targets) if ident not in moved]
     report = read_pdf(pdf, [note for _, note in feet])
-    assert report.problems == []
+    assert report.problems == [], report.problems[:5]
     assert [c[0] for c in report.calls] == refs, "PDF calls differ from the EPUB's"
     assert [p.note.id for p in report.placed] == [n.id for _, n in feet]
     distances = []
