@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
+import contextlib
+import importlib.resources
 from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
@@ -37,6 +40,10 @@ FALLBACK_FONT = ("fonts/fallback.ttf", Path("/usr/share/fonts/truetype/dejavu/De
 # Every font the PDF may use: the theme's own and the named fallback.
 FONT_NAMES = (*FONTS, FALLBACK_FONT[0])
 
+# Theme folders extracted from a zipped install, removed when the process ends.
+_EXTRACTED = contextlib.ExitStack()
+atexit.register(_EXTRACTED.close)
+
 # An asset is a file, or bytes the build generated (the timeline figure).
 Asset = Path | bytes
 
@@ -47,8 +54,12 @@ def read_asset(asset: Asset) -> bytes:
 
 
 def default_styles_dir() -> Path:
-    """Return the theme folder that ships with bookbuild."""
-    return Path(__file__).resolve().parents[2] / "styles"
+    """Return the theme folder that ships with bookbuild, as package data."""
+    styles = importlib.resources.files("bookbuild") / "styles"
+    if isinstance(styles, Path):
+        return styles
+    # A zipped install has no folder to hand Jinja and WeasyPrint: extract it once per process.
+    return _EXTRACTED.enter_context(importlib.resources.as_file(styles))
 
 
 def font_files() -> dict[str, Path]:
