@@ -16,6 +16,7 @@ from bookbuild.cache import cache_dir
 from bookbuild.dates import format_date, format_era, iso_range, parse_date
 from bookbuild.markup import HtmlRenderer, Target, footnote_slices
 from bookbuild.model import Book, Chapter, Event
+from bookbuild.printsetup import PrintSetup
 from bookbuild.timeline import layout_timeline
 
 LABELS = {
@@ -78,12 +79,18 @@ def _template_cache() -> Path:
 
 
 def render_print(
-    book: Book, chronology: tuple[Event, ...], env: jinja2.Environment, paper: str = "A4"
+    book: Book,
+    chronology: tuple[Event, ...],
+    env: jinja2.Environment,
+    paper: str = "A4",
+    *,
+    setup: PrintSetup | None = None,
 ) -> str:
     """Return the single HTML document that WeasyPrint lays out."""
     chapters = _chapter_views(book, "print")
     context = _context(book, chronology, chapters, link=lambda view: f"#{view.id}")
-    context["paper"] = paper
+    context["paper"] = setup.size if setup else paper
+    context["bleed"], context["marks"] = (setup.bleed, setup.marks) if setup else (None, None)
     return env.get_template("print.html").render(context)
 
 
