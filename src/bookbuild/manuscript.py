@@ -58,6 +58,7 @@ BOOK_KEYS = (
     "slug",
     "era-notation",
     "limits",
+    "build",
 )
 ERA_NOTATIONS = ("BCE", "BC")
 CHAPTER_KEYS = ("title", "era", "summary", "id")

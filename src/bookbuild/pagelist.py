@@ -76,7 +76,7 @@ def _mark_page(xhtml: bytes, by_block: dict[str, list[PageStart]]) -> tuple[byte
     root = etree.fromstring(xhtml)
     found = []
     for element in root.iter(f"{{{XHTML}}}*"):
-        block = element.attrib.pop(BLOCK_ATTR, None)
+        block = element.attrib.get(BLOCK_ATTR)
         for start in by_block.get(block or "", []):
             _insert_marker(element, start)
             found.append(start.page)
