@@ -26,9 +26,7 @@ class BuildConfig:
     styles: Path | None = None
     verify: bool | None = None
     bleed: str | None = None
-    bleed_set: bool = False
     marks: str | None = None
-    marks_set: bool = False
 
 
 def parse_formats(value: str) -> tuple[str, ...]:
@@ -83,20 +81,18 @@ def _config(section: YamlDoc, book_dir: Path, found: Collector) -> BuildConfig:
             found.error("BB105", f"build.{key}: {exc}", where)
             return None
 
+    # Read in the order of BUILD_KEYS' usual layout, so problems come out in line order.
+    settings: dict[str, Any] = {
+        "formats": value("formats", parse_formats),
+        "paper": value("paper", parse_paper),
+        "pdf_variant": value("pdf-variant", parse_variant),
+        "styles": (book_dir / styles) if (styles := value("styles", str)) else None,
+        "bleed": value("bleed", parse_bleed),
+        "marks": value("marks", parse_marks),
+    }
     verify = data.get("verify")
     if verify is not None and not isinstance(verify, bool):
         where = section.locate(key_nodes(section.node).get("verify"))
         found.error("BB105", "'build.verify' must be true or false", where)
         verify = None
-    styles = value("styles", str)
-    return BuildConfig(
-        formats=value("formats", parse_formats),
-        paper=value("paper", parse_paper),
-        pdf_variant=value("pdf-variant", parse_variant),
-        styles=(book_dir / styles) if styles else None,
-        verify=verify,
-        bleed=value("bleed", parse_bleed),
-        bleed_set="bleed" in data,
-        marks=value("marks", parse_marks),
-        marks_set="marks" in data,
-    )
+    return BuildConfig(**settings, verify=verify)

@@ -155,8 +155,11 @@ def main(
 ) -> int:
     """Run the command line and return its exit code."""
     stdout, stderr = stdout or sys.stdout, stderr or sys.stderr
+    parser = create_parser()
     try:
-        args = create_parser().parse_args(argv)
+        args = parser.parse_args(argv)
+        if args.quiet and args.verbose:  # one before the subcommand, one after it
+            parser.error("argument -v/--verbose: not allowed with argument -q/--quiet")
     except SystemExit as exc:
         return int(exc.code or 0) and EXIT_USAGE
     progress = Progress(stderr, quiet=args.quiet, verbose=args.verbose)
