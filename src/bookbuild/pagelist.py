@@ -76,6 +76,7 @@ def _mark_page(xhtml: bytes, by_block: dict[str, list[PageStart]]) -> tuple[byte
     root = etree.fromstring(xhtml)
     found = []
     for element in root.iter(f"{{{XHTML}}}*"):
+        # The block id stays in the EPUB: `build --verify` traces a finding back through it.
         block = element.attrib.get(BLOCK_ATTR)
         for start in by_block.get(block or "", []):
             _insert_marker(element, start)
