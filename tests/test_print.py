@@ -79,7 +79,12 @@ def test_6x9_with_3mm_bleed_and_crop_marks_as_pdf_x4(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("paper", "width_mm", "height_mm"),
-    [("royal", 156, 234), ("a5", 148, 210), ("156x234mm", 156, 234), ("5.5x8.5in", 139.7, 215.9)],
+    [
+        ("royal", 156, 234),
+        ("digest", 139.7, 215.9),
+        ("156x234mm", 156, 234),
+        ("6x9in", 152.4, 228.6),
+    ],
 )
 def test_trim_sizes(paper: str, width_mm: float, height_mm: float) -> None:
     css = parse_paper(paper)

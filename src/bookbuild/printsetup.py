@@ -5,12 +5,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-# Named trim sizes, as CSS page sizes (width height).
+# Named trim sizes, as CSS page sizes: CSS's own names where it has one (B5 is ISO's, 176 x 250
+# mm), so the default edition's HTML is the same whichever way the build was started.
 PAPERS = {
-    "a4": "210mm 297mm",
-    "letter": "8.5in 11in",
-    "a5": "148mm 210mm",
-    "b5": "176mm 250mm",
+    "a4": "A4",
+    "letter": "letter",
+    "a5": "A5",
+    "b5": "B5",
     "royal": "156mm 234mm",
     "digest": "5.5in 8.5in",
     "5.5x8.5in": "5.5in 8.5in",
