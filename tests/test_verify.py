@@ -130,3 +130,18 @@ def test_verify_maps_pdf_findings_to_pages_and_lines(tmp_path: Path, ace: None) 
 def test_the_briefing_passes_verify(tmp_path: Path, ace: None) -> None:
     code, _, err = run(["build", str(ROOT / "manuscript"), "--out", str(tmp_path), "--verify"])
     assert code == 0, err
+
+
+@pytest.mark.slow
+def test_book_yaml_asks_for_verify_and_no_verify_overrides_it(
+    linked_image_book: tuple[Path, int], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    book, _ = linked_image_book
+    with (book / "book.yaml").open("a") as handle:
+        handle.write("build:\n  formats: [epub]\n  verify: true\n")
+    monkeypatch.setenv("BOOKBUILD_ACE", str(tmp_path / "no-ace"))
+    code, _, err = run(["build", str(book), "--out", str(tmp_path / "o")])
+    assert code == 0, err
+    assert "note: DAISY Ace was skipped" in err  # verification ran
+    code, _, err = run(["build", str(book), "--out", str(tmp_path / "o"), "--no-verify"])
+    assert (code, err) == (0, "")
