@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 MANUSCRIPT := manuscript
 DIST := dist
 SLUG := $(shell sed -n 's/^slug: *//p' $(MANUSCRIPT)/book.yaml 2>/dev/null)
-SOURCES := $(shell find src/bookbuild styles -type f -not -name '*.pyc' 2>/dev/null)
+SOURCES := $(shell find src/bookbuild -type f -not -name '*.pyc' 2>/dev/null)
 MANUSCRIPT_FILES := $(shell find $(MANUSCRIPT) -type f 2>/dev/null)
 # Debian packages the build needs: Pango for WeasyPrint, HarfBuzz subsetting for fast font
 # embedding, DejaVu Sans as the named fallback font, Java for EPUBCheck, Chromium for DAISY Ace

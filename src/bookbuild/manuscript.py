@@ -63,6 +63,7 @@ BOOK_KEYS = (
     "limits",
     "notes",
     "note-numbering",
+    "build",
 )
 ERA_NOTATIONS = ("BCE", "BC")
 CHAPTER_KEYS = ("title", "era", "summary", "id", "authors", "author")

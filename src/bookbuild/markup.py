@@ -312,6 +312,9 @@ class HtmlRenderer:
         src = env["image_srcs"].get(str(token.attrGet("src")), str(token.attrGet("src")))
         title = token.attrGet("title")
         extra = f' title="{_escape(str(title))}"' if title else ""
+        # `check` accepted the id as a link target, so both outputs must keep it.
+        if ident := token.attrGet("id"):
+            extra = f' id="{_escape(str(ident))}"{extra}'
         return f'<img src="{_escape(src)}" alt="{_escape(alt)}"{extra} />'
 
 

@@ -21,6 +21,7 @@ from bookbuild.assets import (
     image_places,
     read_asset,
 )
+from bookbuild.buildconfig import read_build_config
 from bookbuild.chronology import extract_chronology
 from bookbuild.coverage import lint_coverage
 from bookbuild.errors import (
@@ -38,6 +39,7 @@ from bookbuild.model import Book, Event, SourceLocation
 from bookbuild.notes import note_id, note_numbers
 from bookbuild.outputs import commit_outputs
 from bookbuild.pagelist import PageStart, insert_page_breaks
+from bookbuild.printsetup import PrintSetup
 from bookbuild.render import (
     create_environment,
     render_epub_nav,
@@ -68,6 +70,7 @@ def load_book(book_dir: Path) -> tuple[Book, tuple[Diagnostic, ...]]:
     found = draft.diagnostics + lint_book(draft.book, complete=draft.complete)
     book, image_problems = load_images(draft.book)
     found += image_problems
+    found += read_build_config(book_dir)[1]
     if has_errors(found):
         raise ManuscriptError(found)
     return book, found
@@ -82,6 +85,7 @@ def build(
     pdf_variant: str = "pdf/ua-1",
     paper: str = "A4",
     progress: Callable[[str], None] = lambda step: None,
+    setup: PrintSetup | None = None,
 ) -> BuildResult:
     """Build the requested formats into `out`; nothing in `out` changes unless all succeed."""
     started = time.time()
@@ -108,7 +112,7 @@ def build(
     pages = None
 
     def render(fallback: frozenset[str] = frozenset()) -> str:
-        return render_print(book, chronology, env, paper, fallback)
+        return render_print(book, chronology, env, paper, fallback, setup=setup)
 
     if {"pdf", "html"} & set(formats):
         html = render()

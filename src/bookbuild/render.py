@@ -18,6 +18,7 @@ from bookbuild.links import link_targets
 from bookbuild.markup import HtmlRenderer, Target, body_tokens, footnote_slices
 from bookbuild.model import Book, Chapter, Event
 from bookbuild.notes import NotePlan, chapter_fallback, note_numbers
+from bookbuild.printsetup import PrintSetup
 from bookbuild.sections import Section, chapter_sections
 from bookbuild.timeline import layout_timeline
 
@@ -92,6 +93,8 @@ def render_print(
     env: jinja2.Environment,
     paper: str = "A4",
     fallback: frozenset[str] = frozenset(),
+    *,
+    setup: PrintSetup | None = None,
 ) -> str:
     """Return the single HTML document that WeasyPrint lays out.
 
@@ -99,7 +102,8 @@ def render_print(
     """
     chapters = _chapter_views(book, "print", fallback)
     context = _context(book, chronology, chapters, link=lambda view: f"#{view.id}")
-    context["paper"] = paper
+    context["paper"] = setup.size if setup else paper
+    context["bleed"], context["marks"] = (setup.bleed, setup.marks) if setup else (None, None)
     return env.get_template("print.html").render(context)
 
 
