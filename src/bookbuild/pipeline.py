@@ -22,6 +22,7 @@ from bookbuild.assets import (
     read_asset,
 )
 from bookbuild.chronology import extract_chronology
+from bookbuild.cite import apply_citations
 from bookbuild.coverage import lint_coverage
 from bookbuild.errors import Diagnostic, ManuscriptError, OutputError, error, has_errors
 from bookbuild.images import load_images
@@ -60,6 +61,9 @@ def load_book(book_dir: Path) -> tuple[Book, tuple[Diagnostic, ...]]:
     found = draft.diagnostics + lint_book(draft.book, complete=draft.complete)
     book, image_problems = load_images(draft.book)
     found += image_problems
+    if not has_errors(found):
+        book, cited = apply_citations(book)
+        found += cited
     if has_errors(found):
         raise ManuscriptError(found)
     return book, found
