@@ -61,10 +61,10 @@ def test_note_style_puts_each_citation_in_a_footnote(note_build: BuildResult) ->
     assert not any(p.xpath(".//x:a[@role='doc-biblioref']", namespaces=NS) for p in paragraphs)
     assert "@" not in "".join(text(p) for p in paragraphs)
     notes = chapter.xpath("//x:aside[@role='doc-footnote']", namespaces=NS)
-    # Six citations outside notes plus the author's own note, numbered in reading order.
-    assert [n.get("id") for n in notes] == [f"fn-split-{i}" for i in range(1, 8)]
+    # Seven citations outside notes plus the author's own note, numbered in reading order.
+    assert [n.get("id") for n in notes] == [f"fn-split-{i}" for i in range(1, 9)]
     refs = chapter.xpath("//x:a[@role='doc-noteref']", namespaces=NS)
-    assert [r.text for r in refs] == [str(i) for i in range(1, 8)]
+    assert [r.text for r in refs] == [str(i) for i in range(1, 9)]
     # The note goes after the punctuation, and the space before it is gone.
     assert text(paragraphs[0]).startswith("The quarrel began in 1956.1 It grew.2")
     first, second = text(notes[0]), text(notes[1])
@@ -107,9 +107,9 @@ def test_bibliography_lists_cited_and_nocite_works_sorted(note_build: BuildResul
     (section,) = doc.xpath("//x:section[@role='doc-bibliography']", namespaces=NS)
     assert section.get(EPUB_TYPE) == "bibliography"
     entries = [text(li) for li in section.xpath(".//x:li", namespaces=NS)]
-    assert len(entries) == 19  # 18 cited, 1 by nocite, the uncited one left out
+    assert len(entries) == 19  # the cited ones, the uncited one left out
     assert entries == sorted(entries, key=sort_key)
-    assert any(e.startswith("Westad, Odd Arne") for e in entries)  # nocite
+    assert any(e.startswith("Westad, Odd Arne") for e in entries)
     assert not any("Nobody" in e for e in entries)
     assert any(e.startswith("Taubman, William. Khrushchev") for e in entries)
 
@@ -139,6 +139,7 @@ def test_author_date_style_cites_in_the_text(author_date_epub: Path) -> None:
     body = " ".join(text(p) for p in chapter.xpath("//x:section/x:p", namespaces=NS))
     assert "(Lüthi 2008, 46)" in body
     assert "Zubok (2007, 120) puts it later" in body
+    assert "follows the same line (2005)." in body  # [-@westad2005]: no author
     assert not chapter.xpath("//x:a[@role='doc-noteref']", namespaces=NS)[1:]  # the author's own
 
 
@@ -160,3 +161,15 @@ def test_a_style_with_ibid_says_ibid_on_an_immediate_repeat(tmp_path: Path) -> N
     notes = page(epub, "split.xhtml").xpath("//x:aside", namespaces=NS)
     assert text(notes[1]).casefold().startswith("2. ibid., 50")
     assert "ibid" not in text(notes[2]).casefold()  # another work: no ibid.
+
+
+def test_nocite_star_lists_every_entry(tmp_path: Path) -> None:
+    root = tmp_path / "m"
+    shutil.copytree(CITED, root)
+    book = root / "book.yaml"
+    book.write_text(book.read_text().replace("nocite: [westad2005]", 'nocite: ["*"]'))
+    result = build(root, tmp_path / "dist", ("epub",))
+    assert not [d for d in result.diagnostics if d.code == "BB623"]
+    entries = page(output(result, ".epub"), "bibliography.xhtml").xpath("//x:li", namespaces=NS)
+    assert any("A Work Nobody Cites" in text(li) for li in entries)
+    assert len(entries) == 20
