@@ -173,3 +173,22 @@ def test_nocite_star_lists_every_entry(tmp_path: Path) -> None:
     entries = page(output(result, ".epub"), "bibliography.xhtml").xpath("//x:li", namespaces=NS)
     assert any("A Work Nobody Cites" in text(li) for li in entries)
     assert len(entries) == 20
+
+
+def test_a_bibtex_file_cut_anywhere_is_read_or_refused_never_hangs(tmp_path: Path) -> None:
+    from bookbuild.citeproc_glue import load_source
+    from bookbuild.errors import ManuscriptError
+    from bookbuild.model import SourceLocation
+
+    whole = (CITED / "works.bib").read_text()
+    bib = tmp_path / "works.bib"
+    where = SourceLocation(path=tmp_path / "book.yaml", line=1)
+    refused = 0
+    for cut in range(0, len(whole), 23):
+        bib.write_text(whole[:cut])
+        try:
+            load_source(bib, tmp_path, where)
+        except ManuscriptError as exc:
+            assert [d.code for d in exc.diagnostics] == ["BB620"]
+            refused += 1
+    assert refused > len(whole) // 23 // 2  # most cuts fall inside an entry
