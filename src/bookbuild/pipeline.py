@@ -23,6 +23,7 @@ from bookbuild.assets import (
 )
 from bookbuild.buildconfig import read_build_config
 from bookbuild.chronology import extract_chronology
+from bookbuild.cite import apply_citations
 from bookbuild.coverage import lint_coverage
 from bookbuild.errors import (
     Diagnostic,
@@ -71,6 +72,9 @@ def load_book(book_dir: Path) -> tuple[Book, tuple[Diagnostic, ...]]:
     book, image_problems = load_images(draft.book)
     found += image_problems
     found += read_build_config(book_dir)[1]
+    if not has_errors(found):
+        book, cited = apply_citations(book)
+        found += cited
     if has_errors(found):
         raise ManuscriptError(found)
     return book, found
