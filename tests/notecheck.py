@@ -11,6 +11,7 @@ import itertools
 import re
 import zipfile
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -57,28 +58,33 @@ def squash(text: str) -> str:
     return _IGNORED.sub("", text)
 
 
-def epub_notes(epub: Path) -> list[Note]:
-    """Return every note of the EPUB, in reading order, with its number and text."""
+def _spine_documents(epub: Path) -> Iterator[tuple[str, etree._Element]]:
+    """Yield each spine document of the EPUB, in reading order, with its name."""
     with zipfile.ZipFile(epub) as zf:
         opf_name = next(n for n in zf.namelist() if n.endswith(".opf"))
         opf = etree.fromstring(zf.read(opf_name))
         ns = {"opf": "http://www.idpf.org/2007/opf"}
         hrefs = {i.get("id"): i.get("href") for i in opf.iterfind(".//opf:item", ns)}
         base = opf_name.rsplit("/", 1)[0]
-        notes = []
         for ref in opf.iterfind(".//opf:itemref", ns):
             name = hrefs[ref.get("idref")]
-            doc = etree.fromstring(zf.read(f"{base}/{name}"))
-            for aside in doc.iterfind(".//x:aside", XHTML):
-                _number_list_items(aside)
-                back = aside.find(".//x:a[@class='backref']", XHTML)
-                number = int(back.text.rstrip("."))
-                text = "".join(aside.itertext()).strip()
-                text = text.removeprefix(back.text).strip()
-                table = aside.find(".//x:table", XHTML) is not None
-                notes.append(
-                    Note(file=name, id=aside.get("id"), number=number, text=text, has_table=table)
-                )
+            yield name, etree.fromstring(zf.read(f"{base}/{name}"))
+
+
+def epub_notes(epub: Path) -> list[Note]:
+    """Return every note of the EPUB, in reading order, with its number and text."""
+    notes = []
+    for name, doc in _spine_documents(epub):
+        for aside in doc.iterfind(".//x:aside", XHTML):
+            _number_list_items(aside)
+            back = aside.find(".//x:a[@class='backref']", XHTML)
+            number = int(back.text.rstrip("."))
+            text = "".join(aside.itertext()).strip()
+            text = text.removeprefix(back.text).strip()
+            table = aside.find(".//x:table", XHTML) is not None
+            notes.append(
+                Note(file=name, id=aside.get("id"), number=number, text=text, has_table=table)
+            )
     return notes
 
 
@@ -97,17 +103,10 @@ def noterefs(epub: Path) -> list[int]:
 
 def noteref_targets(epub: Path) -> list[tuple[int, str]]:
     """Return the number and the note id of each of the EPUB's note calls, in reading order."""
-    with zipfile.ZipFile(epub) as zf:
-        opf_name = next(n for n in zf.namelist() if n.endswith(".opf"))
-        opf = etree.fromstring(zf.read(opf_name))
-        ns = {"opf": "http://www.idpf.org/2007/opf"}
-        hrefs = {i.get("id"): i.get("href") for i in opf.iterfind(".//opf:item", ns)}
-        base = opf_name.rsplit("/", 1)[0]
-        numbers = []
-        for ref in opf.iterfind(".//opf:itemref", ns):
-            doc = etree.fromstring(zf.read(f"{base}/{hrefs[ref.get('idref')]}"))
-            refs = doc.xpath("//x:a[@role='doc-noteref']", namespaces=XHTML)
-            numbers += [(int(a.text), a.get("href").split("#")[1]) for a in refs]
+    numbers = []
+    for _, doc in _spine_documents(epub):
+        refs = doc.xpath("//x:a[@role='doc-noteref']", namespaces=XHTML)
+        numbers += [(int(a.text), a.get("href").split("#")[1]) for a in refs]
     return numbers
 
 
