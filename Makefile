@@ -6,13 +6,15 @@ BIN := $(VENV)/bin
 MANUSCRIPT := manuscript
 DIST := dist
 SLUG := $(shell sed -n 's/^slug: *//p' $(MANUSCRIPT)/book.yaml 2>/dev/null)
-SOURCES := $(shell find src/bookbuild styles -type f -not -name '*.pyc' 2>/dev/null)
+SOURCES := $(shell find src/bookbuild -type f -not -name '*.pyc' 2>/dev/null)
 MANUSCRIPT_FILES := $(shell find $(MANUSCRIPT) -type f 2>/dev/null)
 # Debian packages the build needs: Pango for WeasyPrint, HarfBuzz subsetting for fast font
 # embedding, DejaVu Sans as the named fallback font, Java for EPUBCheck, Chromium for DAISY Ace
 # and poppler-utils for proofs.
 DEB_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core \
 	openjdk-17-jre-headless chromium poppler-utils
+# Calibre's ebook-convert for the test of the Kindle conversion; only `make test` needs it.
+TEST_DEB_PACKAGES := calibre
 ACE := tests/ace/node_modules/.package-lock.json
 
 .PHONY: book test check lint bench proof clean system-deps
@@ -28,9 +30,9 @@ $(VENV)/.installed: pyproject.toml requirements.lock | $(VENV)/.system-deps
 	$(BIN)/pip install --quiet -c requirements.lock -e '.[dev]'
 	touch $@
 
-# Checks each Debian package and installs the missing ones when run as root.
-$(VENV)/.system-deps: Makefile
-	@missing=$$(for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+# Checks each Debian package in $(1) and installs the missing ones when run as root.
+define install-debs
+	@missing=$$(for p in $(1); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "installing Debian packages: $$missing"; \
@@ -40,7 +42,15 @@ $(VENV)/.system-deps: Makefile
 	    echo "       run: sudo apt-get install $$missing" >&2; exit 1; \
 	  fi; \
 	fi
+endef
+
+$(VENV)/.system-deps: Makefile
+	$(call install-debs,$(DEB_PACKAGES))
 	@mkdir -p $(VENV) && touch $@
+
+$(VENV)/.test-deps: Makefile | $(VENV)/.system-deps
+	$(call install-debs,$(TEST_DEB_PACKAGES))
+	@touch $@
 
 system-deps: $(VENV)/.system-deps
 
@@ -49,7 +59,7 @@ $(ACE): tests/ace/package.json tests/ace/package-lock.json | $(VENV)/.system-dep
 	@command -v npm >/dev/null || { echo "error: npm is needed for DAISY Ace: apt-get install npm" >&2; exit 1; }
 	cd tests/ace && PUPPETEER_SKIP_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
 
-test: $(VENV)/.installed $(ACE)
+test: $(VENV)/.installed $(VENV)/.test-deps $(ACE)
 	$(BIN)/python -m pytest -q
 
 lint: $(VENV)/.installed

@@ -33,7 +33,7 @@ def chronology_links(pdf_path: Path) -> list[tuple[str, int, str]]:
         for name, d in reader.named_destinations.items()
     }
     chronology_page = destinations["chronology"]
-    links = {}
+    links: dict[str, tuple[float, tuple[str, int, str]]] = {}
     with pdfplumber.open(pdf_path) as pdf:
         for page in pdf.pages[chronology_page - 1 :]:
             for annot in page.annots:
@@ -41,9 +41,11 @@ def chronology_links(pdf_path: Path) -> list[tuple[str, int, str]]:
                 if name.startswith("ev-") and annot["x1"] - annot["x0"] > 0:
                     box = (annot["x0"], annot["top"], annot["x1"], annot["bottom"])
                     text = page.crop(box).extract_text().strip()
-                    # WeasyPrint writes one annotation per line box of a link; keep the first.
-                    links.setdefault(name, (name, destinations[name], text))
-    return list(links.values())
+                    # Each row links from its date, event and page cells: keep the page's link,
+                    # the rightmost.
+                    if name not in links or annot["x0"] > links[name][0]:
+                        links[name] = (annot["x0"], (name, destinations[name], text))
+    return [link for _, link in links.values()]
 
 
 def test_build_writes_pdf_epub_and_html_without_warnings(fixture_build: BuildResult) -> None:

@@ -68,3 +68,18 @@ def test_missing_manuscript_folder_is_reported(tmp_path: Path) -> None:
     code, _, err = run(["check", str(tmp_path / "nowhere")])
     assert code == 1
     assert err == f"{tmp_path / 'nowhere'}: error: manuscript folder not found\n"
+
+
+BUILD_CASES = [c for c in CASES if (c / "expected-build.txt").is_file()]
+
+
+@pytest.mark.parametrize("case", BUILD_CASES, ids=[c.name for c in BUILD_CASES])
+def test_build_prints_exact_layout_diagnostics(
+    case: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Codes that only the PDF's layout can find (`check` cannot) are matched on a build."""
+    monkeypatch.chdir(case)
+    code, _, err = run(["-q", "build", "manuscript", "--out", str(tmp_path), "--format", "pdf"])
+    expected = (case / "expected-build.txt").read_text()
+    assert err == expected
+    assert code == (1 if ": error:" in expected else 0)

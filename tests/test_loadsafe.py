@@ -369,7 +369,7 @@ def test_an_unexpected_exception_names_its_stage_instead_of_a_traceback(
 
 
 def test_an_unexpected_exception_in_check_is_json_too(monkeypatch: pytest.MonkeyPatch) -> None:
-    def broken(*_args: object) -> None:
+    def broken(*_args: object, **_kwargs: object) -> None:
         raise RecursionError("maximum recursion depth exceeded")
 
     monkeypatch.setattr("bookbuild.pipeline.lint_book", broken)

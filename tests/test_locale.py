@@ -174,7 +174,8 @@ def test_both_editions_label_the_book_in_its_language(
         assert labels[key].casefold() in pdf, key
     running_foot = labels["running-foot"].format(page=3, pages=len(texts))
     assert running_foot in texts[2]
-    epub = " ".join(" ".join(d.itertext()) for d in docs.values())
+    # Table cells carry soft hyphens in the EPUB; a reader shows none unless it breaks there.
+    epub = " ".join(" ".join(d.itertext()) for d in docs.values()).replace("\u00ad", "")
     for key in ("contents", "landmarks", "title-page", "start-of-content", "column-event"):
         assert labels[key] in epub, key
     colophon = " ".join(" ".join(docs["colophon.xhtml"].itertext()).split())

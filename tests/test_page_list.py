@@ -12,13 +12,15 @@ from bookbuild.pipeline import BuildResult, build
 from tests.conftest import MANUSCRIPT, output
 
 NS = {"x": "http://www.w3.org/1999/xhtml", "epub": "http://www.idpf.org/2007/ops"}
+TITLE_END = "\ue000"  # a private-use character, in no text
 
 
 def words_after_markers(epub: Path) -> dict[int, str]:
     """Return, for each page-list entry, the first 16 characters of text after its marker.
 
     White space and case are dropped: the EPUB's markup and the PDF's text extraction space
-    table cells and inline elements differently, and the theme may set text in capitals.
+    table cells and inline elements differently, and the theme may set text in capitals. A
+    chapter title ends the run: the PDF sets the era line above the title and the EPUB after it.
     """
     with zipfile.ZipFile(epub) as zf:
         nav = etree.fromstring(zf.read("EPUB/nav.xhtml"))
@@ -29,8 +31,12 @@ def words_after_markers(epub: Path) -> dict[int, str]:
             doc = etree.fromstring(zf.read(f"EPUB/{file}"))
             (marker,) = doc.xpath(f"//*[@id='{fragment}']", namespaces=NS)
             assert marker.get("{http://www.idpf.org/2007/ops}type") == "pagebreak"
-            text = "".join(marker.xpath("following::text()"))
-            after[int(marker.get("aria-label"))] = "".join(text.split())[:16].casefold()
+            for title in doc.iterfind(".//x:header/x:h1", NS):
+                title.append(etree.Element(f"{{{NS['x']}}}span"))
+                title[-1].tail = TITLE_END
+            text = "".join(marker.xpath("following::text()")).split(TITLE_END)[0]
+            words = "".join(text.replace("\u00ad", "").split())  # soft hyphens are not text
+            after[int(marker.get("aria-label"))] = words[:16].casefold()
     return after
 
 

@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from lxml import etree, html
 
+from bookbuild.assets import default_styles_dir
 from bookbuild.errors import ManuscriptError
 from bookbuild.pipeline import build, check
 from bookbuild.sections import pandoc_id
@@ -60,7 +61,8 @@ class Editions:
 
 
 def _text(element: etree._Element) -> str:
-    return " ".join("".join(element.itertext()).split())
+    # The EPUB puts soft hyphens into table cells for small screens; a reader shows none.
+    return " ".join("".join(element.itertext()).replace("\u00ad", "").split())
 
 
 def editions(tmp_path: Path, chapters: dict[str, str]) -> Editions:
@@ -423,7 +425,7 @@ def test_small_caps_and_underline_are_styled(tmp_path: Path) -> None:
     for edition in book.both("a.xhtml", "span[@class='smallcaps']"):
         assert edition == ["Tirana"]
     for sheet in ("print.css", "epub.css"):
-        css = (Path(__file__).parents[1] / "styles" / sheet).read_text()
+        css = (default_styles_dir() / sheet).read_text()
         assert ".smallcaps { font-variant: small-caps; }" in css
         assert ".underline { text-decoration: underline; }" in css
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
+import contextlib
+import importlib.resources
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
@@ -33,9 +37,23 @@ PRINT_FILES = ("code-wrap.svg",)
 # Scripts our fonts lack (Georgian, Armenian, Greek, Hebrew...) fall back to this font, named in
 # the theme, rather than to whatever Pango finds on the machine. Debian's fonts-dejavu-core.
 FALLBACK_FONT = ("fonts/fallback.ttf", Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"))
+# Where Fedora, Homebrew (cask font-dejavu) and other systems put the same file.
+FALLBACK_FONT_PLACES = (
+    FALLBACK_FONT[1],
+    Path("/usr/share/fonts/dejavu-sans-fonts/DejaVuSans.ttf"),
+    Path("/usr/share/fonts/dejavu/DejaVuSans.ttf"),
+    Path("/usr/share/fonts/TTF/DejaVuSans.ttf"),
+    Path.home() / "Library/Fonts/DejaVuSans.ttf",
+    Path("/Library/Fonts/DejaVuSans.ttf"),
+    Path("/opt/homebrew/share/fonts/DejaVuSans.ttf"),
+)
 
 # Every font the PDF may use: the theme's own and the named fallback.
 FONT_NAMES = (*FONTS, FALLBACK_FONT[0])
+
+# Theme folders extracted from a zipped install, removed when the process ends.
+_EXTRACTED = contextlib.ExitStack()
+atexit.register(_EXTRACTED.close)
 
 # An asset is a file, or bytes the build generated (the timeline figure).
 Asset = Path | bytes
@@ -47,8 +65,12 @@ def read_asset(asset: Asset) -> bytes:
 
 
 def default_styles_dir() -> Path:
-    """Return the theme folder that ships with bookbuild."""
-    return Path(__file__).resolve().parents[2] / "styles"
+    """Return the theme folder that ships with bookbuild, as package data."""
+    styles = importlib.resources.files("bookbuild") / "styles"
+    if isinstance(styles, Path):
+        return styles
+    # A zipped install has no folder to hand Jinja and WeasyPrint: extract it once per process.
+    return _EXTRACTED.enter_context(importlib.resources.as_file(styles))
 
 
 def font_files() -> dict[str, Path]:
@@ -58,8 +80,15 @@ def font_files() -> dict[str, Path]:
     files = {
         name: Path(fontpkg.path(family, style=style)) for name, (family, style) in FONTS.items()
     }
-    files[FALLBACK_FONT[0]] = FALLBACK_FONT[1]
+    files[FALLBACK_FONT[0]] = fallback_font()
     return files
+
+
+def fallback_font() -> Path:
+    """Return the fallback font file: $BOOKBUILD_FALLBACK_FONT, else the first place it is."""
+    if chosen := os.environ.get("BOOKBUILD_FALLBACK_FONT", "").strip():
+        return Path(chosen)
+    return next((path for path in FALLBACK_FONT_PLACES if path.is_file()), FALLBACK_FONT[1])
 
 
 def image_names(book: Book) -> dict[str, str]:

@@ -53,6 +53,7 @@ class ParsedBody:
         self.links: list[Link] = []
         self.anchors: list[str] = []
         self.author_ids: list[Anchor] = []
+        self.note_locations: dict[int, SourceLocation] = {}
 
     def walk(self, tokens: Sequence[Token]) -> None:
         """Check every token of the body."""
@@ -65,14 +66,24 @@ class ParsedBody:
 
     def check_footnotes(self, tokens: Sequence[Token], env: dict[str, Any]) -> None:
         """Report notes defined but never called, and calls with no note."""
-        used = {
-            str(t.meta["label"])
-            for i in tokens
-            if i.type == "inline"
-            for t in i.children or []
+        refs = [
+            (inline, t)
+            for inline in tokens
+            if inline.type == "inline"
+            for t in inline.children or []
             if t.type == "footnote_ref"
-        }
+        ]
+        # An inline note `^[...]` has no label: it is defined where it is called.
+        used = {str(t.meta["label"]) for _, t in refs if t.meta.get("label") is not None}
         definitions = self._definitions()
+        for inline, ref in refs:
+            label = ref.meta.get("label")
+            if label is None:
+                where = self._line_of(inline)
+            else:
+                line = definitions.get(str(label), self.first_line)
+                where = SourceLocation(path=self.source.path, line=line)
+            self.note_locations.setdefault(int(ref.meta["id"]), where)
         for label in (key.removeprefix(":") for key in env.get("footnotes", {}).get("refs", {})):
             if label not in used:
                 line = definitions.get(label, self.first_line)
@@ -188,7 +199,7 @@ class ParsedBody:
         token = span.open_token
         event_id = str(token.attrGet("id") or f"ev-{self.chapter_id}-{len(self.events) + 1}")
         title = " ".join(str(token.attrGet("title") or span.text).split())
-        date_text = token.attrGet("date")
+        date_text, sort_text = token.attrGet("date"), token.attrGet("sort")
         token.attrs = {"id": event_id, "class": str(token.attrGet("class"))}
         if date_text is None or not str(date_text).strip():
             self.found.error("BB201", 'event has no date: add date="YYYY-MM-DD" (EDTF)', where)
@@ -218,8 +229,27 @@ class ParsedBody:
                 text=span.text,
                 chapter_id=self.chapter_id,
                 location=where,
+                sort=self._sort_date(sort_text, date, where),
             )
         )
+
+    def _sort_date(
+        self, text: str | int | float | None, date: EdtfDate, near: SourceLocation
+    ) -> EdtfDate | None:
+        """Return an event's `sort` date, which must be EDTF and lie within the event's date."""
+        if text is None:
+            return None
+        where = self._attr_location(near, f"sort={text}", before=False)
+        try:
+            sort = parse_date(str(text))
+        except DateError as exc:
+            self.found.error("BB212", f"event sort date {exc}", where)
+            return None
+        if not sort.within(date):
+            message = f"event sort date '{sort.text}' lies outside the event's date '{date.text}'"
+            self.found.error("BB212", message, where)
+            return None
+        return sort
 
     def _image(self, token: Token, where: SourceLocation) -> None:
         src = str(token.attrGet("src") or "")

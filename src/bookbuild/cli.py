@@ -7,17 +7,38 @@ import json
 import sys
 import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TextIO, TypeVar
 
 from bookbuild import __version__
+from bookbuild.buildconfig import parse_formats
 from bookbuild.errors import BookbuildError, Diagnostic, Severity, error
 from bookbuild.model import SourceLocation
+from bookbuild.printsetup import (
+    PAPERS,
+    PrintSetup,
+    combination_problem,
+    parse_bleed,
+    parse_marks,
+    parse_paper,
+    parse_variant,
+)
+
+T = TypeVar("T")
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-FORMATS = ("pdf", "epub", "html")
-PAPER_SIZES = {"a4": "A4", "letter": "letter"}
+
+
+def _loudness(parser: argparse.ArgumentParser, default: object) -> None:
+    """Add -q and -v; a subcommand's copies leave the main parser's value alone when unused."""
+    loudness = parser.add_mutually_exclusive_group()
+    loudness.add_argument(
+        "-q", "--quiet", action="store_true", default=default, help="print only diagnostics"
+    )
+    loudness.add_argument(
+        "-v", "--verbose", action="store_true", default=default, help="time every step"
+    )
 
 
 def create_parser() -> argparse.ArgumentParser:
@@ -27,12 +48,17 @@ def create_parser() -> argparse.ArgumentParser:
         description="Build a PDF briefing and an EPUB 3 from a manuscript of per-era chapters.",
     )
     parser.add_argument("--version", action="version", version=f"bookbuild {__version__}")
-    loudness = parser.add_mutually_exclusive_group()
-    loudness.add_argument("-q", "--quiet", action="store_true", help="print only diagnostics")
-    loudness.add_argument("-v", "--verbose", action="store_true", help="time every step")
+    _loudness(parser, False)
+    # Global options work after the subcommand too: `bookbuild build -q`.
+    common = argparse.ArgumentParser(add_help=False)
+    _loudness(common, argparse.SUPPRESS)
     commands = parser.add_subparsers(dest="command", required=True)
-    _add_build(commands.add_parser("build", help="build the PDF and the EPUB"))
-    check = commands.add_parser("check", help="validate the manuscript without building")
+
+    def command(name: str, about: str) -> argparse.ArgumentParser:
+        return commands.add_parser(name, help=about, parents=[common])
+
+    _add_build(command("build", "build the PDF and the EPUB"))
+    check = command("check", "validate the manuscript without building")
     check.add_argument("dir", nargs="?", default="manuscript", type=Path, help="manuscript folder")
     check.add_argument("--strict", action="store_true", help="treat warnings as errors")
     check.add_argument(
@@ -42,44 +68,60 @@ def create_parser() -> argparse.ArgumentParser:
         dest="output",
         help="diagnostics as text lines (default) or as JSON for editors and CI",
     )
-    new = commands.add_parser("new", help="start a new manuscript that shows every feature")
+    new = command("new", "start a new manuscript that shows every feature")
     new.add_argument("dir", type=Path, help="folder to create")
-    serve = commands.add_parser("serve", help="preview the book, rebuilt on every change")
+    serve = command("serve", "preview the book, rebuilt on every change")
     serve.add_argument("dir", nargs="?", default="manuscript", type=Path, help="manuscript folder")
     serve.add_argument(
         "--port", type=_port, default=8000, help="port on 127.0.0.1, 1-65535 (default: 8000)"
     )
-    serve.add_argument("--styles", type=Path, help="theme folder (default: the bundled styles/)")
+    serve.add_argument("--styles", type=Path, help="theme folder (default: the bundled theme)")
+    command("doctor", "report which system libraries and tools are missing, and how to get them")
     return parser
 
 
 def _add_build(build: argparse.ArgumentParser) -> None:
+    # Defaults are None so that book.yaml's `build:` section fills in what no flag says.
     build.add_argument("dir", nargs="?", default="manuscript", type=Path, help="manuscript folder")
     build.add_argument("--out", default="dist", type=Path, help="output folder (default: dist)")
     build.add_argument(
-        "--format", default="pdf,epub", type=_formats, help="comma-separated: pdf,epub,html"
+        "--format",
+        type=_parsed(parse_formats),
+        help="comma-separated: pdf,epub,kepub,html (kepub: a Kobo .kepub.epub)",
     )
     build.add_argument(
         "--pdf-variant",
-        default="pdf/ua-1",
-        choices=("pdf/ua-1", "pdf/a-3a"),
-        help="PDF/UA-1 (tagged, the default) or PDF/A-3a for archiving",
+        type=_parsed(parse_variant),
+        help="pdf/ua-1 (tagged, the default), pdf/a-3a for archiving, pdf/x-3 or pdf/x-4 for print",
     )
     build.add_argument(
-        "--paper", default="a4", choices=tuple(PAPER_SIZES), help="PDF page size (default: a4)"
+        "--paper",
+        type=_parsed(parse_paper),
+        help=f"trim size: {', '.join(PAPERS)} or WIDTHxHEIGHT in mm or in (default: a4)",
     )
-    build.add_argument("--styles", type=Path, help="theme folder (default: the bundled styles/)")
+    build.add_argument("--bleed", type=_parsed(parse_bleed), help="bleed, e.g. 3mm or 0.125in")
+    build.add_argument("--marks", type=_parsed(parse_marks), help="printer's marks: crop, cross")
+    build.add_argument("--styles", type=Path, help="theme folder (default: the bundled theme)")
     build.add_argument("--strict", action="store_true", help="treat warnings as errors")
+    build.add_argument(
+        "--verify",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="validate the outputs with EPUBCheck, DAISY Ace and the PDF validators",
+    )
 
 
-def _formats(value: str) -> tuple[str, ...]:
-    chosen = tuple(dict.fromkeys(part.strip() for part in value.split(",") if part.strip()))
-    unknown = [f for f in chosen if f not in FORMATS]
-    if unknown or not chosen:
-        raise argparse.ArgumentTypeError(
-            f"unknown format {', '.join(unknown) or value!r} (choose from {', '.join(FORMATS)})"
-        )
-    return chosen
+def _parsed(parse: Callable[[str], T]) -> Callable[[str], T]:
+    """Return an argparse type that reports a parser's ValueError as a usage error."""
+
+    def convert(value: str) -> T:
+        try:
+            return parse(value)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    convert.__name__ = parse.__name__
+    return convert
 
 
 def _port(value: str) -> int:
@@ -115,8 +157,11 @@ def main(
 ) -> int:
     """Run the command line and return its exit code."""
     stdout, stderr = stdout or sys.stdout, stderr or sys.stderr
+    parser = create_parser()
     try:
-        args = create_parser().parse_args(argv)
+        args = parser.parse_args(argv)
+        if args.quiet and args.verbose:  # one before the subcommand, one after it
+            parser.error("argument -v/--verbose: not allowed with argument -q/--quiet")
     except SystemExit as exc:
         return int(exc.code or 0) and EXIT_USAGE
     progress = Progress(stderr, quiet=args.quiet, verbose=args.verbose)
@@ -157,6 +202,10 @@ def _run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, progress: Pro
     progress.step = {"new": "creating the manuscript", "serve": "serving the book"}.get(
         args.command, "checking the manuscript"
     )
+    if args.command == "doctor":
+        from bookbuild.doctor import doctor
+
+        return doctor(stdout)
     if args.command == "new":
         from bookbuild.scaffold import create_manuscript
 
@@ -181,18 +230,31 @@ def _run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, progress: Pro
 
 def _build(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, progress: Progress) -> int:
     from bookbuild import pipeline
+    from bookbuild.buildconfig import read_build_config
 
     if args.strict and _verdict(found := pipeline.check(args.dir), True):
         _report(found, stderr)
         return EXIT_FAILED
+    # book.yaml's problems are reported by the build's loading; here only its values count.
+    config = read_build_config(args.dir)[0]
+    variant = args.pdf_variant or config.pdf_variant or "pdf/ua-1"
+    setup = PrintSetup(
+        size=args.paper or config.paper or PAPERS["a4"],
+        bleed=args.bleed if args.bleed is not None else config.bleed,
+        marks=args.marks if args.marks is not None else config.marks,
+    )
+    if problem := combination_problem(variant, setup):
+        stderr.write(f"bookbuild: error: {problem}\n")
+        return EXIT_USAGE
+    formats = args.format or config.formats or ("pdf", "epub")
     try:
         result = pipeline.build(
             args.dir,
             args.out,
-            args.format,
-            styles=args.styles,
-            pdf_variant=args.pdf_variant,
-            paper=PAPER_SIZES[args.paper],
+            formats,
+            styles=args.styles or config.styles,
+            pdf_variant=variant,
+            setup=setup,
             progress=progress,
         )
     finally:
@@ -202,7 +264,20 @@ def _build(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, progress: P
         for path in result.outputs:
             if path.suffix in (".pdf", ".epub") or path.name.endswith(".html"):
                 stdout.write(f"wrote {path}\n")
-    return EXIT_OK
+    verify = args.verify if args.verify is not None else bool(config.verify)
+    if not verify:
+        return EXIT_OK
+    from bookbuild.verify import verify_outputs
+
+    try:
+        progress("verifying the outputs")
+        problems, notes = verify_outputs(args.dir, result.outputs, variant, progress=progress)
+    finally:
+        progress.done()
+    _report(problems, stderr)
+    for note in notes:
+        stderr.write(f"note: {note}\n")
+    return _verdict(problems, False)
 
 
 def _verdict(found: Sequence[Diagnostic], strict: bool) -> int:

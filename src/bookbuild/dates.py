@@ -105,9 +105,29 @@ class EdtfDate:
         sorts first, an open or unknown end earliest of all, so a containing
         period ('1959', '1959/..') precedes its parts ('1959-01').
         """
+        start, end = self.span()
+        return (start, -end, self.text)
+
+    def span(self) -> tuple[int, int]:
+        """Return the first and last day numbers the date may mean; an open end is unbounded."""
         start = self.lower.ordinal if self.lower else _BEFORE_ALL
         end = self.upper.ordinal if self.upper else -_BEFORE_ALL
-        return (start, -end, self.text)
+        return (start, end)
+
+    def precedes(self, other: EdtfDate) -> bool:
+        """Return whether this date ends before other starts, however either is read."""
+        return self.span()[1] < other.span()[0]
+
+    def end_points(self) -> tuple[tuple[Day, Day] | None, tuple[Day, Day] | None]:
+        """Return the first and last day that the start, and the end, may each mean.
+
+        For '1944/1961' the end is any day of 1961; an open or unknown end is None.
+        """
+        start, end = _ends(self.text)
+        return (
+            _bounds(start.point) if start.point else None,
+            _bounds(end.point) if end.point else None,
+        )
 
     def within(self, other: EdtfDate) -> bool:
         """Return whether every possible day of this date lies within other's bounds."""

@@ -10,14 +10,30 @@ import zipfile
 from collections.abc import Mapping, Sequence
 
 from ebooklib import epub
+from lxml import etree
 
 from bookbuild.assets import Asset, read_asset
-from bookbuild.locale import text_direction
+from bookbuild.locale import Messages, english_messages, text_direction
 from bookbuild.model import Metadata
+from bookbuild.ncx import complete_ncx, read_spine
 from bookbuild.render import EpubPage
+from bookbuild.smallscreen import fit_to_small_screens
 
 XHTML = "application/xhtml+xml"
+NS = {"x": "http://www.w3.org/1999/xhtml"}
+EPUB_TYPE = "{http://www.idpf.org/2007/ops}type"
 CONFORMS_TO = "EPUB Accessibility 1.1 - WCAG 2.1 Level AA"
+# Words that name a body rather than a person: such an author is filed as written.
+_BODIES = frozenset((
+    "agency", "association", "board", "committee", "company", "council", "department",
+    "editorial", "foundation", "group", "inc.", "institute", "ltd", "ministry", "office", "press",
+    "publishing", "service", "society", "staff", "team", "university",
+))  # fmt: skip
+_SUFFIXES = frozenset(("jr", "jr.", "sr", "sr.", "ii", "iii", "iv"))
+_PARTICLES = frozenset((
+    "al", "bin", "da", "de", "del", "della", "den", "der", "di", "du", "ibn", "la", "le", "ten",
+    "ter", "van", "von",
+))  # fmt: skip
 
 
 def accessibility_metadata(*, images: bool, page_list: bool) -> list[tuple[str, str]]:
@@ -52,8 +68,10 @@ def build_epub(
     modified: datetime.datetime,
     *,
     pdf_source: str | None = None,
+    messages: Messages | None = None,
 ) -> bytes:
     """Return the bytes of the EPUB; `pages` start with the cover and the title page."""
+    messages = messages or english_messages()
     book = epub.EpubBook()
     _set_metadata(book, meta)
     if text_direction(meta.language) == "rtl":
@@ -63,7 +81,10 @@ def build_epub(
     if pdf_source:
         # The page list follows this edition, so readers can cite the same page numbers.
         book.add_metadata(
-            "DC", "source", f"{meta.title}, PDF edition ({pdf_source})", {"id": "pdf-source"}
+            "DC",
+            "source",
+            messages.plain("pdf-edition", title=meta.title, file=pdf_source),
+            {"id": "pdf-source"},
         )
         book.add_metadata(
             None, "meta", "pagination", {"refines": "#pdf-source", "property": "source-of"}
@@ -72,7 +93,10 @@ def build_epub(
         book.add_metadata(None, "meta", value, {"property": prop})
     # EPUB 2 readers, Kindle among them, find the cover through this.
     book.add_metadata(None, "meta", "", {"name": "cover", "content": "cover-image"})
-    items = [_document(f"p{n}", page.file, page.xhtml) for n, page in enumerate(pages, start=1)]
+    items = [
+        _document(f"p{n}", page.file, _prepare(page.xhtml, meta.language))
+        for n, page in enumerate(pages, start=1)
+    ]
     nav_item = _document("nav", "nav.xhtml", nav, properties=["nav"])
     cover_item = epub.EpubItem(
         uid="cover-image", file_name="cover.jpg", media_type="image/jpeg", content=cover
@@ -87,12 +111,13 @@ def build_epub(
         if page.kind not in ("cover", "titlepage")
     ]
     book.spine = [items[0], items[1], nav_item, *items[2:]]
+    book.guide = _guide(pages, messages.labels())
     buffer = io.BytesIO()
     options = {
         "raise_exceptions": True,
         "epub3_pages": False,
         "epub3_landmark": False,
-        "epub2_guide": False,
+        "epub2_guide": True,
         "mtime": modified,
     }
     epub.write_epub(buffer, book, options)
@@ -104,7 +129,13 @@ def _set_metadata(book: epub.EpubBook, meta: Metadata) -> None:
     book.set_title(meta.title)
     book.set_language(meta.language)
     for n, author in enumerate(meta.authors, start=1):
-        book.add_author(author, uid=f"author-{n}")
+        book.add_metadata("DC", "creator", author, {"id": f"author-{n}"})
+        # Calibre and Apple sort by file-as; without it Calibre files the book under "Unknown".
+        refines = {"refines": f"#author-{n}"}
+        book.add_metadata(None, "meta", file_as(author), {**refines, "property": "file-as"})
+        book.add_metadata(
+            None, "meta", "aut", {**refines, "property": "role", "scheme": "marc:relators"}
+        )
     optional = {
         "publisher": meta.publisher,
         "date": meta.date,
@@ -114,6 +145,60 @@ def _set_metadata(book: epub.EpubBook, meta: Metadata) -> None:
     for name, value in optional.items():
         if value:
             book.add_metadata("DC", name, value)
+
+
+def file_as(name: str) -> str:
+    """Return the sort form of an author's name: "Vickers, Miranda"; a body's name is unchanged."""
+    words = name.split()
+    if "," in name or len(words) < 2 or any(w.casefold() in _BODIES for w in words):
+        return name
+    suffix = words.pop() if words[-1].casefold() in _SUFFIXES and len(words) > 2 else None
+    start = len(words) - 1
+    while start > 1 and words[start - 1].casefold() in _PARTICLES:
+        start -= 1  # "Ludwig van Beethoven" is filed under "van Beethoven"
+    sort = f"{' '.join(words[start:])}, {' '.join(words[:start])}"
+    return f"{sort}, {suffix}" if suffix else sort
+
+
+def _prepare(xhtml: bytes, language: str) -> bytes:
+    return fit_to_small_screens(open_pages_at_titles(xhtml), language)
+
+
+def open_pages_at_titles(xhtml: bytes) -> bytes:
+    """Move a page marker that starts a chapter's era line to the start of its title.
+
+    The PDF sets the era above the title, so a chapter's page starts in the era line; the EPUB
+    puts the era after the title, and its page should still start with the heading group.
+    """
+    if b"chapter-era" not in xhtml or b"pagebreak" not in xhtml:
+        return xhtml
+    root = etree.fromstring(xhtml)
+    moved = False
+    for era in root.iterfind(".//x:header/x:p[@class='chapter-era']", NS):
+        title, marker = era.getprevious(), era[0] if len(era) else None
+        if marker is None or marker.get(EPUB_TYPE) != "pagebreak" or (era.text or "").strip():
+            continue
+        if title is None or etree.QName(title).localname != "h1":
+            continue
+        era.text = (era.text or "") + (marker.tail or "")
+        marker.tail, title.text = title.text, None
+        title.insert(0, marker)
+        moved = True
+    if not moved:
+        return xhtml
+    return bytes(
+        etree.tostring(root, encoding="utf-8", xml_declaration=True, doctype="<!DOCTYPE html>")
+    )
+
+
+def _guide(pages: Sequence[EpubPage], labels: Mapping[str, str]) -> list[dict[str, str]]:
+    """Return the EPUB 2 guide: Calibre's Kindle conversion opens the book at its "text"."""
+    start = next((p for p in pages if p.kind in ("front", "chapter")), None)
+    guide = [
+        {"type": "cover", "title": labels["cover"], "href": "cover.xhtml"},
+        {"type": "toc", "title": labels["contents"], "href": "nav.xhtml"},
+    ]
+    return guide + ([{"type": "text", "title": start.title, "href": start.file}] if start else [])
 
 
 def _document(
@@ -137,14 +222,17 @@ def _asset_items(assets: Mapping[str, Asset]) -> list[epub.EpubItem]:
 
 
 def normalise_zip(data: bytes, language: str, modified: datetime.datetime) -> bytes:
-    """Rewrite EbookLib's zip with fixed timestamps and the package's xml:lang."""
+    """Rewrite EbookLib's zip with fixed timestamps, the package's xml:lang and a full NCX."""
     stamp = max(modified, datetime.datetime(1980, 1, 1, tzinfo=datetime.UTC)).timetuple()[:6]
     out = io.BytesIO()
     with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(out, "w") as target:
+        spine = read_spine(source.read("EPUB/content.opf"))
         for info in source.infolist():
             content = source.read(info)
             if info.filename.endswith(".opf"):
                 content = _add_package_lang(content, language)
+            elif info.filename.endswith(".ncx"):
+                content = complete_ncx(content, source.read("EPUB/nav.xhtml"), spine)
             stored = info.filename == "mimetype"
             entry = zipfile.ZipInfo(info.filename, date_time=stamp)
             entry.compress_type = zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED

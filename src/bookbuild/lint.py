@@ -7,6 +7,7 @@ import itertools
 import re
 from collections.abc import Iterator
 
+from bookbuild.dates import EdtfDate
 from bookbuild.errors import Diagnostic, error, warning
 from bookbuild.links import LinkTargets, link_targets, resolve
 from bookbuild.markup import plain_text
@@ -35,7 +36,7 @@ def lint_eras(book: Book) -> Iterator[Diagnostic]:
         if end is None or start is None:
             continue
         where = after.era_location or after.location
-        if start <= end:
+        if start <= end and not shares_only_a_boundary(before.era, after.era):
             yield warning(
                 "BB209",
                 f"era '{after.era.text}' overlaps the era of '{before.title}' "
@@ -49,6 +50,16 @@ def lint_eras(book: Book) -> Iterator[Diagnostic]:
                 f"'{before.title}' ('{before.era.text}')",
                 where,
             )
+
+
+def shares_only_a_boundary(before: EdtfDate, after: EdtfDate) -> bool:
+    """Return whether two eras can be read so that one ends on or before the day the next starts.
+
+    Reigns and periods are written '1944/1961' then '1961/1978': the change came during 1961.
+    '1944/1965' then '1961/1978' overlap however they are read.
+    """
+    last, first = before.end_points()[1], after.end_points()[0]
+    return last is not None and first is not None and last[0] <= first[1]
 
 
 def lint_event_dates(book: Book) -> Iterator[Diagnostic]:

@@ -84,6 +84,10 @@ class Messages:
         number = babel.numbers.format_decimal(n, locale=self.locale)
         return escape(form).format(n=number, **values)
 
+    def plain(self, key: str, **values: object) -> str:
+        """Return a string of the catalog with its placeholders filled, unescaped (not markup)."""
+        return self.plain_template(key).format(**values)
+
     def plain_template(self, key: str) -> str:
         """Return a string of the catalog with its placeholders unfilled."""
         entry = self.entries[key]
@@ -93,6 +97,11 @@ class Messages:
     def labels(self) -> dict[str, str]:
         """Return every single string of the catalog by key, for the templates."""
         return {key: entry for key, entry in self.entries.items() if isinstance(entry, str)}
+
+
+def english_messages() -> Messages:
+    """Return the bundled English messages."""
+    return load_messages("en", default_styles_dir())[0]
 
 
 def load_messages(

@@ -29,6 +29,8 @@ from bookbuild.limits import (
     word_message,
 )
 from bookbuild.model import (
+    NUMBERINGS,
+    PLACEMENTS,
     RESERVED_IDS,
     Book,
     Chapter,
@@ -62,6 +64,12 @@ BOOK_KEYS = (
     "slug",
     "era-notation",
     "limits",
+    "notes",
+    "note-numbering",
+    "build",
+    "bibliography",
+    "citation-style",
+    "nocite",
 )
 ERA_NOTATIONS = ("BCE", "BC")
 CHAPTER_KEYS = ("title", "era", "summary", "id", "authors", "author")
@@ -72,6 +80,7 @@ _ID = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
 # Values that are never set as lines of text, so the word-length limit does not apply.
 _NOT_LAID_OUT = frozenset(
     {"identifier", "language", "slug", "date", "id", "era", "era-notation", "limits"}
+    | {"bibliography", "citation-style", "nocite"}
 )
 # Editors' lock, swap and backup files (Emacs `.#x.md`, `#x.md#`, `x.md~`; Vim `.x.md.swp`).
 _NOT_A_CHAPTER = re.compile(r"^[.#]|~$")
@@ -213,6 +222,8 @@ def _metadata(doc: YamlDoc, fields: dict[str, Any], found: Collector) -> Metadat
         rights=_text(doc, fields, "rights", found),
         slug=slug,
         era_notation=_era_notation(doc, fields, found),
+        notes=_choice(doc, fields, "notes", PLACEMENTS, found),
+        note_numbering=_choice(doc, fields, "note-numbering", NUMBERINGS, found),
     )
 
 
@@ -231,6 +242,21 @@ def _era_notation(doc: YamlDoc, fields: dict[str, Any], found: Collector) -> str
     if value not in ERA_NOTATIONS:
         found.error("BB105", f"era-notation '{value}' must be BCE or BC", _at(doc, "era-notation"))
     return value
+
+
+def _choice(
+    doc: YamlDoc, fields: dict[str, Any], key: str, choices: Sequence[T], found: Collector
+) -> T:
+    """Return the value of `key` if it is one of `choices`, else the first (the default)."""
+    value = _text(doc, fields, key, found)
+    if value is None:
+        return choices[0]
+    match = next((c for c in choices if c == value), None)
+    if match is None:
+        options = " | ".join(str(c) for c in choices)
+        found.error("BB105", f"{key} '{value}' must be one of: {options}", _at(doc, key))
+        return choices[0]
+    return match
 
 
 def _identifier(doc: YamlDoc, fields: dict[str, Any], found: Collector) -> str | None:
@@ -339,6 +365,7 @@ def load_chapter(
             *_text_list(doc, fields, "authors", found),
             *_text_list(doc, fields, "author", found),
         ),
+        note_locations=tuple(parsed.note_locations[n] for n in sorted(parsed.note_locations)),
         source=path,
         location=SourceLocation(path=path, line=1),
         era_location=_at(doc, "era") if era else None,

@@ -13,6 +13,7 @@ from markdown_it.token import Token
 from mdit_py_plugins.attrs import attrs_block_plugin, attrs_plugin
 from mdit_py_plugins.footnote import footnote_plugin
 
+from bookbuild import notes
 from bookbuild.codeblocks import render_print_code
 from bookbuild.fancylists import use_fancy_lists
 from bookbuild.links import rendered_href
@@ -113,11 +114,10 @@ def source_position(
 def source_positions(
     inline: Token, offsets: Sequence[int], first_line: int, lines: Sequence[str]
 ) -> list[tuple[int, int]]:
-    """Map offsets in an inline token's content to lines and columns, in one pass."""
-    content = inline.content
+    """Map offsets in an inline token's content to lines and columns of the file."""
+    line_starts, indents = _line_index(inline, first_line)
     block_line = first_line + (inline.map[0] if inline.map else 0)
-    line_starts = [0, *(m.end() for m in re.finditer("\n", content))]
-    indents: dict[int, int] = {}
+    content = inline.content
     places = []
     for offset in offsets:
         n = bisect.bisect_right(line_starts, offset) - 1
@@ -129,6 +129,20 @@ def source_positions(
             indents[n] = max(source.find(content_line), 0) if content_line else 0
         places.append((block_line + n, indents[n] + offset - line_starts[n] + 1))
     return places
+
+
+def _line_index(inline: Token, first_line: int) -> tuple[list[int], dict[int, int]]:
+    """Return where each line of the token's content starts, and the indents found so far.
+
+    Kept on the token, so that the many checks asking for one place each stay linear.
+    """
+    key = (first_line, len(inline.content))
+    cached = inline.meta.get("bb_line_index")
+    if cached is None or cached[0] != key:
+        starts = [0, *(m.end() for m in re.finditer("\n", inline.content))]
+        cached = (key, starts, {})
+        inline.meta["bb_line_index"] = cached
+    return cached[1], cached[2]
 
 
 def _span_text(children: Sequence[Token], index: int) -> str:
@@ -212,46 +226,79 @@ class HtmlRenderer:
             self.md.add_render_rule("code_block", render_print_code)
 
     def render(self, tokens: Sequence[Token], env: dict[str, Any]) -> str:
-        """Return the body HTML and, for the EPUB, its footnotes as asides."""
+        """Return the body HTML and the notes this edition sets after it."""
         html = str(self.md.renderer.render(body_tokens(tokens), self.md.options, env))
-        if self.target == "epub":
-            html += "".join(
-                self._aside(n, slice_, env) for n, slice_ in footnote_slices(tokens).items()
-            )
-        return html
+        return html + self.render_notes(tokens, env)
 
-    def _note_ids(self, n: int, env: dict[str, Any], again: int = 0) -> tuple[str, str]:
-        """Return the ids of note n and of its reference; `again` counts repeated references."""
-        prefix, suffix = env["chapter_id"], f"-{again + 1}" if again else ""
-        return f"fn-{prefix}-{n + 1}", f"fnref-{prefix}-{n + 1}{suffix}"
+    def render_notes(self, tokens: Sequence[Token], env: dict[str, Any]) -> str:
+        """Return the notes set after the chapter: EPUB asides, or print endnotes."""
+        slices = footnote_slices(tokens)
+        if env.get("notes_elsewhere"):
+            return ""  # in the book's Notes appendix
+        if self.target == "epub":
+            return "".join(self._aside(n, slice_, env) for n, slice_ in slices.items())
+        ends = env.get("endnotes", frozenset())
+        if not any(n in ends for n in slices):
+            return ""
+        notes = "".join(self._endnote(n, slices[n], env) for n in slices if n in ends)
+        title = _escape(env.get("labels", {}).get("notes", "Notes"))
+        return (
+            '<section class="endnotes" role="doc-endnotes">'
+            f'<h2 class="endnotes-title">{title}</h2>{notes}</section>\n'
+        )
+
+    def render_appendix_notes(self, tokens: Sequence[Token], env: dict[str, Any]) -> str:
+        """Return a chapter's notes for the book's Notes appendix."""
+        slices = footnote_slices(tokens)
+        if self.target == "epub":
+            return "".join(self._aside(n, slice_, env) for n, slice_ in slices.items())
+        return "".join(self._endnote(n, slice_, env) for n, slice_ in slices.items())
+
+    def _number(self, n: int, env: dict[str, Any]) -> int:
+        return int(env.get("note_numbers", {}).get(n, n + 1))
 
     def _footnote_ref(self, tokens: Sequence[Token], idx: int, _o: Any, env: Any) -> str:
         n, again = int(tokens[idx].meta["id"]), int(tokens[idx].meta.get("subId", 0))
-        note, ref = self._note_ids(n, env, again)
-        if self.target == "print":
+        chapter, number = env["chapter_id"], self._number(n, env)
+        note, ref = notes.note_id(chapter, n), notes.ref_id(chapter, n, again)
+        after = idx > 0 and tokens[idx - 1].type == "footnote_ref"
+        if self.target == "print" and n not in env.get("endnotes", frozenset()):
             # A note called twice is set twice at the foot of its pages; ids must stay unique.
             inner = self._note_inline(env["footnotes_tokens"].get(n, []), env)
             note_id = f"{note}-{again + 1}" if again else note
-            return f'<span class="footnote" id="{note_id}">{inner}</span>'
+            classes = "footnote note-after" if after else "footnote"
+            return f'<span class="{classes}" id="{note_id}" data-n="{number}">{inner}</span>'
+        # Two calls side by side would read as one number: a comma keeps them apart.
+        sep = '<span class="noteref-sep">,</span>' if after else ""
+        href = f"{env.get('notes_file') or ''}#{note}"
+        kind = 'epub:type="noteref" ' if self.target == "epub" else ""
         return (
-            f'<a epub:type="noteref" role="doc-noteref" class="noteref" id="{ref}" '
-            f'href="#{note}">{n + 1}</a>'
+            f'{sep}<a {kind}role="doc-noteref" class="noteref" id="{ref}" '
+            f'href="{href}">{number}</a>'
         )
 
     def _note_inline(self, tokens: Sequence[Token], env: dict[str, Any]) -> str:
-        inlines = [t for t in tokens if t.type == "inline"]
-        rendered = (
-            self.md.renderer.render(t.children or [], self.md.options, env) for t in inlines
-        )
-        return " ".join(str(r) for r in rendered)
+        """Return a note's content as markup that may stand inside a paragraph."""
+        return str(self.md.renderer.render(notes.print_spans(tokens), self.md.options, env))
 
     def _aside(self, n: int, tokens: Sequence[Token], env: dict[str, Any]) -> str:
-        note, ref = self._note_ids(n, env)
-        body = str(self.md.renderer.render(tokens, self.md.options, env))
-        back = f'<a href="#{ref}" class="backref">{n + 1}.</a> '
-        body = body.replace("<p>", "<p>" + back, 1) if body.startswith("<p>") else back + body
+        chapter = env["chapter_id"]
+        note, ref = notes.note_id(chapter, n), notes.ref_id(chapter, n)
+        body = self._note_body(n, tokens, env, f"{env.get('chapter_file') or ''}#{ref}")
         attrs = f'epub:type="footnote" role="doc-footnote" class="footnote" id="{note}"'
         return f"<aside {attrs}>{body}</aside>\n"
+
+    def _endnote(self, n: int, tokens: Sequence[Token], env: dict[str, Any]) -> str:
+        chapter = env["chapter_id"]
+        note, ref = notes.note_id(chapter, n), notes.ref_id(chapter, n)
+        body = self._note_body(n, tokens, env, f"#{ref}")
+        return f'<div class="endnote" id="{note}">{body}</div>\n'
+
+    def _note_body(self, n: int, tokens: Sequence[Token], env: dict[str, Any], back: str) -> str:
+        """Return a note's blocks, its number a link back to its call."""
+        body = str(self.md.renderer.render(tokens, self.md.options, env))
+        link = f'<a href="{back}" class="backref">{self._number(n, env)}.</a> '
+        return body.replace("<p>", "<p>" + link, 1) if body.startswith("<p>") else link + body
 
     def _link_open(
         self, renderer: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any
@@ -270,6 +317,9 @@ class HtmlRenderer:
         src = env["image_srcs"].get(str(token.attrGet("src")), str(token.attrGet("src")))
         title = token.attrGet("title")
         extra = f' title="{_escape(str(title))}"' if title else ""
+        # `check` accepted the id as a link target, so both outputs must keep it.
+        if ident := token.attrGet("id"):
+            extra = f' id="{_escape(str(ident))}"{extra}'
         return f'<img src="{_escape(src)}" alt="{_escape(alt)}"{extra} />'
 
 

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from bookbuild.dates import EdtfDate
 
 if TYPE_CHECKING:
     from markdown_it.token import Token
 
+
+# Where notes are set (`page` means footnotes) and whether their numbers restart per chapter.
+Placement = Literal["page", "chapter-end", "book-end"]
+Numbering = Literal["chapter", "book"]
+PLACEMENTS: tuple[Placement, ...] = ("page", "chapter-end", "book-end")
+NUMBERINGS: tuple[Numbering, ...] = ("chapter", "book")
 
 # Ids and file names that the generated parts of the book use, so chapters cannot.
 RESERVED_IDS = frozenset(
@@ -26,6 +32,7 @@ RESERVED_IDS = frozenset(
         "landmarks",
         "page-list",
         "colophon",
+        "notes",
     }
 )
 
@@ -50,6 +57,7 @@ class Event:
     text: str
     chapter_id: str
     location: SourceLocation
+    sort: EdtfDate | None = None  # the author's `sort` date, used only to order the chronology
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -104,6 +112,8 @@ class Chapter:
     authors: tuple[str, ...] = ()
     # Pandoc's id for each heading in its own file, with the id it has in the book.
     heading_ids: tuple[tuple[str, str], ...] = ()
+    # Where each note (by the parser's index) is defined, for diagnostics about its layout.
+    note_locations: tuple[SourceLocation, ...] = ()
     source: Path
     location: SourceLocation
     era_location: SourceLocation | None = None  # the `era:` line of the front matter
@@ -136,6 +146,8 @@ class Metadata:
     rights: str | None
     slug: str
     era_notation: str = "BCE"  # how dates before the common era are labelled: BCE or BC
+    notes: Placement = "page"
+    note_numbering: Numbering = "chapter"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

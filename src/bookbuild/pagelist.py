@@ -76,7 +76,8 @@ def _mark_page(xhtml: bytes, by_block: dict[str, list[PageStart]]) -> tuple[byte
     root = etree.fromstring(xhtml)
     found = []
     for element in root.iter(f"{{{XHTML}}}*"):
-        block = element.attrib.pop(BLOCK_ATTR, None)
+        # The block id stays in the EPUB: `build --verify` traces a finding back through it.
+        block = element.attrib.get(BLOCK_ATTR)
         for start in by_block.get(block or "", []):
             _insert_marker(element, start)
             found.append(start.page)

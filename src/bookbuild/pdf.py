@@ -84,6 +84,13 @@ def watch_weasyprint() -> Iterator[LogWatch]:
         logger.removeHandler(handler)
 
 
+def variant_options(variant: str) -> dict[str, str]:
+    """Return the WeasyPrint options a PDF variant needs besides its name."""
+    # PDF/X requires an output intent, which WeasyPrint writes only for an embedded profile:
+    # the sRGB profile it ships, since our colours are sRGB (no CMYK profile is ours to ship).
+    return {"output_intent": "srgb"} if variant.startswith("pdf/x") else {}
+
+
 def layout_pdf(
     html: str,
     assets: Mapping[str, Asset],
@@ -96,10 +103,7 @@ def layout_pdf(
         try:
             document = weasyprint.HTML(
                 string=html, base_url=BASE_URL, url_fetcher=AssetFetcher(assets)
-            ).render(
-                pdf_variant=variant,
-                pdf_tags=True,
-            )
+            ).render(pdf_variant=variant, pdf_tags=True, **variant_options(variant))
         except FatalURLFetchingError as exc:
             raise OutputError(
                 [error("BB902", str(exc.args[0]), SourceLocation(path=source, line=0))]
@@ -122,7 +126,11 @@ def write_pdf(
     """Write the laid-out document as a PDF; return WeasyPrint's warnings."""
     with watch_weasyprint() as log, _source_date_epoch(epoch):
         document.write_pdf(
-            target, pdf_variant=variant, pdf_tags=True, pdf_identifier=identifier.encode()
+            target,
+            pdf_variant=variant,
+            pdf_tags=True,
+            pdf_identifier=identifier.encode(),
+            **variant_options(variant),
         )
     found = log.diagnostics(source, places)
     _raise_on_errors(found)
@@ -156,13 +164,14 @@ def page_starts(document: Any) -> list[PageStart]:
 def _flow_text(box: Any, block: str | None) -> Iterator[tuple[str, str]]:
     """Yield (block, text) for the text boxes of the main flow, in order.
 
-    Generated content (markers, counters, leaders) and floated footnotes have no counterpart in
-    the EPUB, so they are left out.
+    Generated content (markers, counters, leaders), floated footnotes and note calls have no
+    counterpart in the EPUB's counted text, so they are left out.
     """
     element = getattr(box, "element", None)
     if "::" in str(getattr(box, "element_tag", "")) or box.is_footnote():
         return
-    if element is not None and "footnote" in (element.get("class") or "").split():
+    classes = (element.get("class") or "").split() if element is not None else []
+    if {"footnote", "noteref", "noteref-sep", "endnotes"} & set(classes):
         return
     if element is not None and element.get(BLOCK_ATTR) is not None:
         block = element.get(BLOCK_ATTR)

@@ -21,18 +21,30 @@ from bookbuild.assets import (
     image_places,
     read_asset,
 )
+from bookbuild.buildconfig import read_build_config
 from bookbuild.chronology import extract_chronology
+from bookbuild.cite import apply_citations
 from bookbuild.coverage import lint_coverage
-from bookbuild.errors import Diagnostic, ManuscriptError, OutputError, error, has_errors
+from bookbuild.errors import (
+    Diagnostic,
+    ManuscriptError,
+    OutputError,
+    error,
+    has_errors,
+    warning,
+)
 from bookbuild.images import load_images
 from bookbuild.lint import lint_book
 from bookbuild.locale import load_messages
 from bookbuild.manuscript import draft_manuscript
 from bookbuild.model import Book, Event, SourceLocation
+from bookbuild.notes import note_id, note_numbers
 from bookbuild.outputs import commit_outputs
 from bookbuild.pagelist import PageStart, insert_page_breaks
+from bookbuild.printsetup import PrintSetup
 from bookbuild.render import (
     create_environment,
+    messages_of,
     render_epub_nav,
     render_epub_pages,
     render_print,
@@ -55,16 +67,29 @@ def check(book_dir: Path) -> tuple[Diagnostic, ...]:
     return found + load_messages(book.meta.language, default_styles_dir(), _book_yaml(book))[1]
 
 
-def load_book(book_dir: Path) -> tuple[Book, tuple[Diagnostic, ...]]:
-    """Load the manuscript and run the book-wide checks; raise ManuscriptError on any error."""
+def load_book(book_dir: Path, styles: Path | None = None) -> tuple[Book, tuple[Diagnostic, ...]]:
+    """Load the manuscript and run the book-wide checks; raise ManuscriptError on any error.
+
+    The theme in `styles` (else the bundled one) names the generated bibliography.
+    """
     # The book-wide checks run on whatever loaded, so one run reports every independent problem.
     draft = draft_manuscript(book_dir)
     found = draft.diagnostics + lint_book(draft.book, complete=draft.complete)
     book, image_problems = load_images(draft.book)
     found += image_problems
+    found += read_build_config(book_dir)[1]
+    if not has_errors(found):
+        book, cited = apply_citations(book, _bibliography_title(book, styles))
+        found += cited
     if has_errors(found):
         raise ManuscriptError(found)
     return book, found
+
+
+def _bibliography_title(book: Book, styles: Path | None) -> str:
+    # The catalog's warnings are reported once, by the caller that renders the book.
+    messages = load_messages(book.meta.language, styles or default_styles_dir())[0]
+    return messages.plain_template("bibliography")
 
 
 def build(
@@ -76,6 +101,7 @@ def build(
     pdf_variant: str = "pdf/ua-1",
     paper: str = "A4",
     progress: Callable[[str], None] = lambda step: None,
+    setup: PrintSetup | None = None,
 ) -> BuildResult:
     """Build the requested formats into `out`; nothing in `out` changes unless all succeed."""
     started = time.time()
@@ -86,7 +112,7 @@ def build(
             [error("BB905", "not a bookbuild theme (no templates/print.html)", where)]
         )
     progress("loading the manuscript")
-    book, found = load_book(book_dir)
+    book, found = load_book(book_dir, styles)
     progress("rendering the book")
     chronology = extract_chronology(book)
     messages, notes = load_messages(book.meta.language, styles, _book_yaml(book))
@@ -101,21 +127,31 @@ def build(
     diagnostics = [*found, *notes]
     starts: tuple[PageStart, ...] = ()
     pages = None
+
+    def render(fallback: frozenset[str] = frozenset()) -> str:
+        return render_print(book, chronology, env, paper, fallback, setup=setup)
+
     if {"pdf", "html"} & set(formats):
-        html = render_print(book, chronology, env, paper)
-    if "html" in formats:
-        staged.update(build_html_folder(slug, html, assets))
+        html = render()
     if "pdf" in formats:
         diagnostics += lint_coverage(
             book, {n: a for n in FONT_NAMES if isinstance(a := assets[n], Path)}
         )
         progress("laying out and writing the PDF")
-        pdf = build_pdf_bytes(book, html, assets, pdf_variant, epoch)
+        pdf = build_pdf_bytes(book, render, assets, pdf_variant, epoch)
         staged[f"{slug}.pdf"], starts, pages = pdf.data, pdf.starts, pdf.pages
         diagnostics += pdf.warnings
-    if "epub" in formats:
+        html = pdf.html  # with the notes the layout moved, so the HTML reproduces the PDF
+    if "html" in formats:
+        staged.update(build_html_folder(slug, html, assets))
+    if {"epub", "kepub"} & set(formats):
         progress("writing the EPUB")
-        staged[f"{slug}.epub"] = build_epub_bytes(book, chronology, env, assets, epoch, starts)
+        epub = build_epub_bytes(book, chronology, env, assets, epoch, starts)
+        staged |= {f"{slug}.epub": epub} if "epub" in formats else {}
+    if "kepub" in formats:
+        from bookbuild.kepub import build_kepub
+
+        staged[f"{slug}.kepub.epub"] = build_kepub(epub)
     progress("moving the outputs into place")
     written = commit_outputs(out, staged, started=started)
     return BuildResult(outputs=written, diagnostics=tuple(diagnostics), pages=pages)
@@ -151,32 +187,85 @@ class PdfOutput:
     starts: tuple[PageStart, ...]
     pages: int
     warnings: tuple[Diagnostic, ...]
+    html: str
 
 
 def build_pdf_bytes(
-    book: Book, html: str, assets: Mapping[str, Asset], variant: str, epoch: int
+    book: Book,
+    render: Callable[[frozenset[str]], str],
+    assets: Mapping[str, Asset],
+    variant: str,
+    epoch: int,
 ) -> PdfOutput:
-    """Lay the print HTML out once; return the PDF, where each page starts, and warnings."""
-    from bookbuild import pdf  # WeasyPrint is slow to import; `check` and EPUB builds skip it
+    """Lay the print HTML out; return the PDF, where each page starts, and warnings.
+
+    `render` gives the print HTML with the named notes moved to their chapter's end; the
+    layout is redone (a bounded number of times) while WeasyPrint sets some notes badly.
+    """
+    # WeasyPrint is slow to import; `check` and EPUB builds skip it.
+    from bookbuild import notelayout, pdf, tagging
 
     places = image_places(book)
-    document, warnings = pdf.layout_pdf(html, assets, book.root, variant, places)
-    buffer = io.BytesIO()
-    warnings += pdf.write_pdf(
-        document,
-        buffer,
-        source=book.root,
-        variant=variant,
-        epoch=epoch,
-        identifier=book.meta.identifier,
-        places=places,
+    placed = notelayout.layout_placing_notes(
+        render,
+        lambda html: pdf.layout_pdf(html, assets, book.root, variant, places),
+        set(note_places(book)),
     )
+    document, warnings = placed.document, list(placed.warnings)
+    warnings += note_warnings(book, placed.moved, placed.misplaced)
+    buffer = io.BytesIO()
+    with tagging.document_tags(document, variant):
+        warnings += pdf.write_pdf(
+            document,
+            buffer,
+            source=book.root,
+            variant=variant,
+            epoch=epoch,
+            identifier=book.meta.identifier,
+            places=places,
+        )
     return PdfOutput(
         data=buffer.getvalue(),
         starts=tuple(pdf.page_starts(document)),
         pages=len(document.pages),
         warnings=tuple(warnings),
+        html=placed.html,
     )
+
+
+def note_places(book: Book) -> dict[str, tuple[SourceLocation, int]]:
+    """Return each note's definition and printed number, by its id."""
+    chapters = [*book.front_matter, *book.body, *book.back_matter]
+    numbers = note_numbers(
+        ((c.id, range(len(c.note_locations))) for c in chapters), book.meta.note_numbering
+    )
+    return {
+        note_id(c.id, i): (where, numbers[c.id][i])
+        for c in chapters
+        for i, where in enumerate(c.note_locations)
+    }
+
+
+def note_warnings(
+    book: Book, moved: Mapping[str, str], misplaced: Mapping[str, str]
+) -> list[Diagnostic]:
+    """Return a warning for each note print could not set at the foot of its page."""
+    places = note_places(book)
+    found = []
+    for ident, why in moved.items():
+        where, number = places[ident]
+        found.append(
+            warning(
+                "BB504",
+                f"footnote {number} cannot be set at the foot of its page ({why}); "
+                "it is printed at the end of its chapter instead",
+                where,
+            )
+        )
+    for ident, why in misplaced.items():
+        where, number = places[ident]
+        found.append(warning("BB504", f"footnote {number} is set badly in print: {why}", where))
+    return found
 
 
 def build_epub_bytes(
@@ -202,4 +291,13 @@ def build_epub_bytes(
     cover = cached_cover(book.meta)
     modified = datetime.datetime.fromtimestamp(epoch, tz=datetime.UTC)
     source = f"{book.meta.slug}.pdf" if targets else None
-    return epub.build_epub(book.meta, pages, nav, epub_assets, cover, modified, pdf_source=source)
+    return epub.build_epub(
+        book.meta,
+        pages,
+        nav,
+        epub_assets,
+        cover,
+        modified,
+        pdf_source=source,
+        messages=messages_of(env),
+    )

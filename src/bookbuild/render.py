@@ -21,6 +21,8 @@ from bookbuild.localdates import format_local_date, format_local_era
 from bookbuild.locale import Messages, load_messages
 from bookbuild.markup import HtmlRenderer, Target, body_tokens, footnote_slices
 from bookbuild.model import Book, Chapter, Event
+from bookbuild.notes import NotePlan, chapter_fallback, note_numbers
+from bookbuild.printsetup import PrintSetup
 from bookbuild.sections import Section, chapter_sections
 from bookbuild.timeline import layout_timeline
 
@@ -36,6 +38,7 @@ class ChapterView:
     part: str
     authors: tuple[str, ...] = ()
     sections: tuple[Section, ...] = ()
+    notes_html: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -109,12 +112,22 @@ def _template_cache() -> Path:
 
 
 def render_print(
-    book: Book, chronology: tuple[Event, ...], env: jinja2.Environment, paper: str = "A4"
+    book: Book,
+    chronology: tuple[Event, ...],
+    env: jinja2.Environment,
+    paper: str = "A4",
+    fallback: frozenset[str] = frozenset(),
+    *,
+    setup: PrintSetup | None = None,
 ) -> str:
-    """Return the single HTML document that WeasyPrint lays out."""
-    chapters = _chapter_views(book, "print", messages_of(env))
+    """Return the single HTML document that WeasyPrint lays out.
+
+    The notes in `fallback` (by id) are set at the end of their chapter rather than the page.
+    """
+    chapters = _chapter_views(book, "print", messages_of(env), fallback)
     context = _context(book, chronology, chapters, env, link=lambda view: f"#{view.id}")
-    context["paper"] = paper
+    context["paper"] = setup.size if setup else paper
+    context["bleed"], context["marks"] = (setup.bleed, setup.marks) if setup else (None, None)
     return env.get_template("print.html").render(context)
 
 
@@ -153,7 +166,8 @@ def render_epub_nav(
 ) -> bytes:
     """Return the EPUB navigation document: contents, landmarks and the print page list."""
     template = env.get_template("epub_nav.xhtml")
-    first_chapter = next((p for p in pages if p.kind == "chapter"), None)
+    # Reading starts at the first chapter the author wrote, an overview included.
+    first_chapter = next((p for p in pages if p.kind in ("front", "chapter")), None)
     context = {
         "meta": book.meta,
         "pages": pages,
@@ -178,9 +192,14 @@ def _xhtml(template: jinja2.Template, context: dict[str, Any], **extra: Any) -> 
 
 
 def _appendices(book: Book, chronology: tuple[Event, ...]) -> list[str]:
+    notes = book.meta.notes == "book-end" and any(footnote_slices(c.tokens) for c in book.chapters)
     return [
         kind
-        for kind, present in (("chronology", chronology), ("glossary", book.glossary))
+        for kind, present in (
+            ("chronology", chronology),
+            ("glossary", book.glossary),
+            ("notes", notes),
+        )
         if present
     ]
 
@@ -206,6 +225,7 @@ def _context(
             book.glossary, key=lambda entry: collation_key(entry.term, book.meta.language)
         ),
         "appendices": _appendices(book, chronology),
+        "note_groups": [v for v in chapters if v.notes_html],
         "version": __version__,
         "timeline": layout_timeline(book, chronology, messages_of(env)),
         "edition": _edition(book, messages),
@@ -232,20 +252,53 @@ def _row(
     )
 
 
-def _chapter_views(book: Book, target: Target, messages: Messages) -> list[ChapterView]:
+def _chapter_views(
+    book: Book, target: Target, messages: Messages, fallback: frozenset[str] = frozenset()
+) -> list[ChapterView]:
     renderer = HtmlRenderer(target)
     ids = id_files(book)
     shared = {
         "image_srcs": image_names(book),
         "id_files": ids,
         "link_targets": link_targets(book, ids),
+        "labels": messages.labels(),
     }
     parts = [("front", book.front_matter), ("chapter", book.body), ("back", book.back_matter)]
+    ordered = [(part, chapter) for part, chapters in parts for chapter in chapters]
+    plan = NotePlan(
+        placement=book.meta.notes, numbering=book.meta.note_numbering, print_fallback=fallback
+    )
+    numbers = note_numbers(
+        ((c.id, list(footnote_slices(c.tokens))) for _, c in ordered), plan.numbering
+    )
     return [
-        _chapter_view(chapter, part, renderer, shared, book.meta.era_notation, messages)
-        for part, chapters in parts
-        for chapter in chapters
+        _chapter_view(
+            chapter,
+            part,
+            renderer,
+            shared | _note_env(plan, chapter, numbers, target),
+            book.meta.era_notation,
+            messages,
+        )
+        for part, chapter in ordered
     ]
+
+
+def _note_env(
+    plan: NotePlan, chapter: Chapter, numbers: dict[str, dict[int, int]], target: Target
+) -> dict[str, Any]:
+    """Return what the renderer needs to number and place a chapter's notes."""
+    indices = list(footnote_slices(chapter.tokens))
+    elsewhere = plan.placement == "book-end"
+    return {
+        "note_numbers": numbers[chapter.id],
+        "notes_elsewhere": elsewhere,
+        "notes_file": "notes.xhtml" if elsewhere and target == "epub" else "",
+        "chapter_file": f"{chapter.id}.xhtml" if elsewhere and target == "epub" else "",
+        "endnotes": frozenset(indices)
+        if elsewhere
+        else chapter_fallback(plan, chapter.id, indices),
+    }
 
 
 def id_files(book: Book) -> dict[str, str]:
@@ -259,6 +312,7 @@ def id_files(book: Book) -> dict[str, str]:
     files |= {"chronology": "chronology.xhtml"} if has_events else {}
     files |= {"glossary": "glossary.xhtml"} if book.glossary else {}
     files |= {entry.id: "glossary.xhtml" for entry in book.glossary}
+    files |= {"notes": "notes.xhtml"} if "notes" in _appendices(book, ()) else {}
     for chapter in book.chapters:
         files |= dict.fromkeys((chapter.id, *chapter.anchors), f"{chapter.id}.xhtml")
     return files
@@ -288,4 +342,7 @@ def _chapter_view(
         part=part,
         authors=chapter.authors,
         sections=chapter_sections(body_tokens(chapter.tokens)),
+        notes_html=renderer.render_appendix_notes(chapter.tokens, env)
+        if env["notes_elsewhere"]
+        else "",
     )

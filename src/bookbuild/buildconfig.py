@@ -1,0 +1,98 @@
+"""The `build:` section of book.yaml: a book's own build settings, which flags override."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bookbuild.errors import Collector, Diagnostic, ManuscriptError
+from bookbuild.printsetup import parse_bleed, parse_marks, parse_paper, parse_variant
+from bookbuild.sources import read_source
+from bookbuild.yamlsrc import YamlDoc, key_names, key_nodes, parse_yaml
+
+FORMATS = ("pdf", "epub", "kepub", "html")
+BUILD_KEYS = ("formats", "paper", "pdf-variant", "styles", "verify", "bleed", "marks")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BuildConfig:
+    """What book.yaml asks for; None where it says nothing (or something invalid)."""
+
+    formats: tuple[str, ...] | None = None
+    paper: str | None = None
+    pdf_variant: str | None = None
+    styles: Path | None = None
+    verify: bool | None = None
+    bleed: str | None = None
+    marks: str | None = None
+
+
+def parse_formats(value: str) -> tuple[str, ...]:
+    """Return the formats of a comma-separated list such as pdf,epub."""
+    chosen = tuple(dict.fromkeys(part.strip() for part in value.split(",") if part.strip()))
+    unknown = [f for f in chosen if f not in FORMATS]
+    if unknown or not chosen:
+        shown = ", ".join(unknown) or repr(value)
+        raise ValueError(f"unknown format {shown} (choose from {', '.join(FORMATS)})")
+    return chosen
+
+
+def read_build_config(book_dir: Path) -> tuple[BuildConfig, tuple[Diagnostic, ...]]:
+    """Return book.yaml's build settings and the problems with them."""
+    found = Collector()
+    path = book_dir / "book.yaml"
+    try:
+        doc = parse_yaml(read_source(path, book_dir).text, path)
+    except (ManuscriptError, OSError):  # loading the book reports these at their place
+        return BuildConfig(), ()
+    if not isinstance(doc.data, dict) or doc.data.get("build") is None:
+        return BuildConfig(), ()
+    section = YamlDoc(
+        data=doc.data["build"], node=key_nodes(doc.node).get("build"), path=path, first_line=1
+    )
+    if not isinstance(section.data, dict):
+        found.error("BB105", "'build' must be a mapping of settings", section.locate(section.node))
+        return BuildConfig(), tuple(found)
+    for key, node in key_names(section.node).items():
+        if key not in BUILD_KEYS:
+            known = ", ".join(BUILD_KEYS)
+            found.warn("BB104", f"unknown key 'build.{key}' (known: {known})", doc.locate(node))
+    return _config(section, book_dir, found), tuple(found)
+
+
+def _config(section: YamlDoc, book_dir: Path, found: Collector) -> BuildConfig:
+    data: dict[str, Any] = section.data
+
+    def value(key: str, parse: Callable[[str], Any]) -> Any:
+        raw = data.get(key)
+        if raw is None:
+            return None
+        if isinstance(raw, list) and key == "formats":
+            raw = ",".join(str(item) for item in raw)
+        where = section.locate(key_nodes(section.node).get(key))
+        if isinstance(raw, bool) or not isinstance(raw, str | int | float):
+            found.error("BB105", f"'build.{key}' must be text", where)
+            return None
+        try:
+            return parse(str(raw))
+        except ValueError as exc:
+            found.error("BB105", f"build.{key}: {exc}", where)
+            return None
+
+    # Read in the order of BUILD_KEYS' usual layout, so problems come out in line order.
+    settings: dict[str, Any] = {
+        "formats": value("formats", parse_formats),
+        "paper": value("paper", parse_paper),
+        "pdf_variant": value("pdf-variant", parse_variant),
+        "styles": (book_dir / styles) if (styles := value("styles", str)) else None,
+        "bleed": value("bleed", parse_bleed),
+        "marks": value("marks", parse_marks),
+    }
+    verify = data.get("verify")
+    if verify is not None and not isinstance(verify, bool):
+        where = section.locate(key_nodes(section.node).get("verify"))
+        found.error("BB105", "'build.verify' must be true or false", where)
+        verify = None
+    return BuildConfig(**settings, verify=verify)

