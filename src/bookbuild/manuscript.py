@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from bookbuild import body, ids, markup, sections
+from bookbuild.chaptermemo import ChapterMemo
 from bookbuild.constructs import ConstructCheck
 from bookbuild.dates import DateError, EdtfDate, YearRangeError, parse_date
 from bookbuild.errors import Collector, Diagnostic, ManuscriptError, has_errors
@@ -41,6 +42,7 @@ from bookbuild.model import (
 from bookbuild.sources import (
     character_message,
     has_bad_characters,
+    read_manuscript_bytes,
     read_source,
     replace_characters,
     slugify,
@@ -122,8 +124,12 @@ _NO_METADATA = Metadata(
 )
 
 
-def draft_manuscript(root: Path) -> Draft:
-    """Load what can be loaded of the book in `root`; never raise for the manuscript's errors."""
+def draft_manuscript(root: Path, memo: ChapterMemo | None = None) -> Draft:
+    """Load what can be loaded of the book in `root`; never raise for the manuscript's errors.
+
+    With a `memo`, a chapter whose file and book.yaml are as they were last time is not parsed
+    again (the preview's rebuilds).
+    """
     found = Collector()
     doc = found.guard(lambda: read_book_yaml(root, found))
     limits = load_limits(doc, found) if doc else Limits()
@@ -132,15 +138,24 @@ def draft_manuscript(root: Path) -> Draft:
     language = meta.language if meta else "en"
     if too_large := list(check_book_size(root, [*paths, root / "glossary.yaml"], limits)):
         raise ManuscriptError([*found, *too_large])
-    chapters = tuple(
-        chapter
-        for path in paths
-        if (
-            chapter := found.guard(
-                functools.partial(load_chapter, root, path, found, limits, language)
-            )
+    if memo is None:
+        loaded = (
+            found.guard(functools.partial(load_chapter, root, path, found, limits, language))
+            for path in paths
         )
-    )
+    else:
+        memo.forget_others(paths)
+        settings = _settings_bytes(root)  # the language and the limits are in it
+        loaded = (
+            memo.load(
+                path,
+                (str(path).encode(), _file_bytes(root, path, limits), settings),
+                found,
+                lambda own, path=path: load_chapter(root, path, own, limits, language),  # type: ignore[misc]
+            )
+            for path in paths
+        )
+    chapters = tuple(chapter for chapter in loaded if chapter)
     glossary = found.guard(lambda: load_glossary(root, found, limits))
     validate_unique_ids(chapters, glossary or (), found)
     found.extend(ids.validate_author_ids(chapters, glossary or ()))
@@ -148,6 +163,22 @@ def draft_manuscript(root: Path) -> Draft:
     book = Book(root=root, meta=meta or _NO_METADATA, chapters=chapters, glossary=glossary or ())
     complete = len(chapters) == len(paths) and glossary is not None
     return Draft(book=book, complete=complete, diagnostics=tuple(found))
+
+
+def _settings_bytes(root: Path) -> bytes:
+    """Return book.yaml's bytes: the settings (limits, language) that a chapter's loading reads."""
+    try:
+        return (root / "book.yaml").read_bytes()
+    except OSError:
+        return b"\0unreadable"
+
+
+def _file_bytes(root: Path, path: Path, limits: Limits) -> bytes:
+    """Return a chapter file's bytes for the memo's key, or a key that never matches."""
+    try:
+        return read_manuscript_bytes(path, root, limits.file_size)
+    except (OSError, ManuscriptError):
+        return os.urandom(16)  # loaded afresh, so its error is reported as it is now
 
 
 # book.yaml

@@ -22,6 +22,7 @@ from bookbuild.assets import (
     read_asset,
 )
 from bookbuild.buildconfig import read_build_config
+from bookbuild.chaptermemo import ChapterMemo
 from bookbuild.chronology import extract_chronology
 from bookbuild.cite import apply_citations
 from bookbuild.coverage import lint_coverage
@@ -67,13 +68,16 @@ def check(book_dir: Path) -> tuple[Diagnostic, ...]:
     return found + load_messages(book.meta.language, default_styles_dir(), _book_yaml(book))[1]
 
 
-def load_book(book_dir: Path, styles: Path | None = None) -> tuple[Book, tuple[Diagnostic, ...]]:
+def load_book(
+    book_dir: Path, styles: Path | None = None, memo: ChapterMemo | None = None
+) -> tuple[Book, tuple[Diagnostic, ...]]:
     """Load the manuscript and run the book-wide checks; raise ManuscriptError on any error.
 
-    The theme in `styles` (else the bundled one) names the generated bibliography.
+    The theme in `styles` (else the bundled one) names the generated bibliography. A `memo`
+    keeps the parsed chapters for the next call (see draft_manuscript).
     """
     # The book-wide checks run on whatever loaded, so one run reports every independent problem.
-    draft = draft_manuscript(book_dir)
+    draft = draft_manuscript(book_dir, memo)
     found = draft.diagnostics + lint_book(draft.book, complete=draft.complete)
     book, image_problems = load_images(draft.book)
     found += image_problems
