@@ -69,7 +69,7 @@ def check(book_dir: Path) -> tuple[Diagnostic, ...]:
 
 
 def load_book(
-    book_dir: Path, styles: Path | None = None, memo: ChapterMemo | None = None
+    book_dir: Path, styles: Path | None = None, *, memo: ChapterMemo | None = None
 ) -> tuple[Book, tuple[Diagnostic, ...]]:
     """Load the manuscript and run the book-wide checks; raise ManuscriptError on any error.
 

@@ -140,7 +140,7 @@ class Preview:
     def _render(self) -> tuple[str, dict[str, Asset]]:
         from bookbuild.pipeline import load_book
 
-        book, _ = load_book(self.book_dir, self.styles, self.memo)
+        book, _ = load_book(self.book_dir, self.styles, memo=self.memo)
         env = create_environment(self.styles, load_messages(book.meta.language, self.styles)[0])
         chronology = extract_chronology(book)
         assets = dict(collect_assets(book, self.styles))
