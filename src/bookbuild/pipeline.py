@@ -33,6 +33,8 @@ from bookbuild.errors import (
     has_errors,
     warning,
 )
+from bookbuild.fontconf import write_fontconfig
+from bookbuild.fontset import find_fonts
 from bookbuild.images import load_images
 from bookbuild.lint import lint_book
 from bookbuild.manuscript import draft_manuscript
@@ -189,9 +191,10 @@ def build_pdf_bytes(
     from bookbuild import notelayout, pdf, tagging
 
     places = image_places(book)
+    fontconf = write_fontconfig(find_fonts(), book.meta.language)
     placed = notelayout.layout_placing_notes(
         render,
-        lambda html: pdf.layout_pdf(html, assets, book.root, variant, places),
+        lambda html: pdf.layout_pdf(html, assets, book.root, variant, places, fontconf),
         set(note_places(book)),
     )
     document, warnings = placed.document, list(placed.warnings)
