@@ -74,8 +74,11 @@ def package_fonts(package: str) -> list[Path]:
 
 def cjk_font(name: str) -> Path | None:
     """Return where the named CJK collection is: in $BOOKBUILD_CJK_FONTS, else a fixed place."""
+    return next((folder / name for folder in cjk_places() if (folder / name).is_file()), None)
+
+
+def cjk_places() -> tuple[Path, ...]:
+    """Return the folders searched for the CJK fonts: $BOOKBUILD_CJK_FONTS, else the fixed ones."""
     if chosen := os.environ.get("BOOKBUILD_CJK_FONTS", "").strip():
-        places: tuple[Path, ...] = (Path(chosen),)
-    else:
-        places = CJK_PLACES
-    return next((folder / name for folder in places if (folder / name).is_file()), None)
+        return (Path(chosen),)
+    return CJK_PLACES

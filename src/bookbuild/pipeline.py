@@ -13,7 +13,6 @@ from pathlib import Path
 import jinja2
 
 from bookbuild.assets import (
-    FONT_NAMES,
     PRINT_FILES,
     Asset,
     collect_assets,
@@ -74,6 +73,7 @@ def load_book(book_dir: Path) -> tuple[Book, tuple[Diagnostic, ...]]:
     book, image_problems = load_images(draft.book)
     found += image_problems
     found += read_build_config(book_dir)[1]
+    found += tuple(lint_coverage(book))
     if not has_errors(found):
         book, cited = apply_citations(book)
         found += cited
@@ -123,9 +123,6 @@ def build(
     if {"pdf", "html"} & set(formats):
         html = render()
     if "pdf" in formats:
-        diagnostics += lint_coverage(
-            book, {n: a for n in FONT_NAMES if isinstance(a := assets[n], Path)}
-        )
         progress("laying out and writing the PDF")
         pdf = build_pdf_bytes(book, render, assets, pdf_variant, epoch)
         staged[f"{slug}.pdf"], starts, pages = pdf.data, pdf.starts, pdf.pages
