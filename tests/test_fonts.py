@@ -207,3 +207,23 @@ def test_the_chinese_pdf_passes_the_validators(variant: str, tmp_path: Path) -> 
     findings = run_pdf_validators(output(result, ".pdf"), variant, notes)
     assert not notes
     assert [f.message for f in findings if f.is_error] == []
+
+
+def test_the_epub_cover_draws_a_chinese_title_in_the_cjk_font() -> None:
+    from PIL import ImageFont
+
+    from bookbuild import cover
+    from bookbuild.assets import font_files
+    from bookbuild.manuscript import load_manuscript
+
+    meta = load_manuscript(CHINESE)[0].meta
+    fonts = cover.cjk_cover_fonts(meta.language)
+    path = str(fonts["cjk/serif-bold"])
+    assert path.endswith("NotoSerifCJK-Bold.ttc#2")  # the SC face, for zh-CN
+    file, _, index = path.partition("#")
+    font = ImageFont.truetype(file, 80, index=int(index))
+    tofu = bytes(font.getmask("\ue000"))  # a private-use character: the .notdef box
+    for char in meta.title:
+        assert bytes(font.getmask(char)) != tofu, f"{char} is drawn as .notdef"
+    jpeg = cover.build_cover(meta, {**font_files(), **fonts})
+    assert jpeg[:2] == b"\xff\xd8"

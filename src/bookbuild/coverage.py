@@ -87,7 +87,7 @@ def lint_coverage(book: Book, fonts: FontSet | None = None) -> list[Diagnostic]:
     used = _used_characters(book)
     missing = sorted(c for c in used if ord(c) not in covered and _drawn(c))
     found = []
-    cjk = [c for c in missing if _is_cjk(c)] if fonts.cjk_missing else []
+    cjk = [c for c in missing if is_cjk(c)] if fonts.cjk_missing else []
     if cjk:
         found.append(_cjk_fonts_missing(cjk, fonts, used[cjk[0]] or _first_use(book, cjk[0])))
     images = {file.location: _relative(file.path, book.root) for file in book.image_files}
@@ -134,7 +134,8 @@ def _drawn(char: str) -> bool:
     return not _INVISIBLE.match(char) and unicodedata.category(char)[0] not in "CZ"
 
 
-def _is_cjk(char: str) -> bool:
+def is_cjk(char: str) -> bool:
+    """Return whether a character is one the CJK fonts are for."""
     point = ord(char)
     return any(start <= point <= end for start, end in _CJK_RANGES)
 
