@@ -11,9 +11,11 @@ import bisect
 import html.entities
 import json
 import re
+import struct
 import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 from markdown_it.token import Token
 
@@ -62,22 +64,43 @@ def _read_ranges(files: Iterable[Path]) -> list[tuple[int, int]]:
     """Return the union of the fonts' cmaps (every face of a collection) as ranges."""
     from fontTools.ttLib import TTCollection, TTFont  # fontTools comes with WeasyPrint
 
-    points: set[int] = set()
+    ranges: list[tuple[int, int]] = []
     for path in files:
         if path.suffix.lower() in (".ttc", ".otc"):
             with TTCollection(path, lazy=True) as collection:
                 for face in collection.fonts:
-                    points |= set(face.getBestCmap() or {})
+                    ranges += _cmap_ranges(face)
         else:
             with TTFont(path, lazy=True) as font:
-                points |= set(font.getBestCmap() or {})
-    ranges: list[tuple[int, int]] = []
-    for point in sorted(points):
-        if ranges and ranges[-1][1] == point - 1:
-            ranges[-1] = (ranges[-1][0], point)
+                ranges += _cmap_ranges(font)
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(ranges):
+        if merged and start <= merged[-1][1] + 1:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
         else:
-            ranges.append((point, point))
-    return ranges
+            merged.append((start, end))
+    return merged
+
+
+def _cmap_ranges(font: Any) -> list[tuple[int, int]]:
+    """Return the code points a font maps, as ranges.
+
+    A format 12 subtable (the CJK fonts') already is ranges of code points, each mapped to
+    consecutive glyphs: read from its bytes, a collection's ten faces take a fraction of a
+    second instead of fontTools' several seconds. Other fonts go through fontTools.
+    """
+    data = font.reader["cmap"]
+    count = struct.unpack_from(">H", data, 2)[0]
+    for index in range(count):
+        platform, encoding, offset = struct.unpack_from(">HHI", data, 4 + 8 * index)
+        if (platform, encoding) in ((3, 10), (0, 4), (0, 6)):
+            if struct.unpack_from(">H", data, offset)[0] == 12:
+                groups = struct.unpack_from(">I", data, offset + 12)[0]
+                found = struct.unpack_from(f">{3 * groups}I", data, offset + 16)
+                return [
+                    (found[i], found[i + 1]) for i in range(0, len(found), 3) if found[i + 2]
+                ]
+    return [(point, point) for point in font.getBestCmap() or {}]
 
 
 def lint_coverage(book: Book, fonts: FontSet | None = None) -> list[Diagnostic]:
