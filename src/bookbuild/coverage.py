@@ -93,13 +93,11 @@ def _cmap_ranges(font: Any) -> list[tuple[int, int]]:
     count = struct.unpack_from(">H", data, 2)[0]
     for index in range(count):
         platform, encoding, offset = struct.unpack_from(">HHI", data, 4 + 8 * index)
-        if (platform, encoding) in ((3, 10), (0, 4), (0, 6)):
-            if struct.unpack_from(">H", data, offset)[0] == 12:
-                groups = struct.unpack_from(">I", data, offset + 12)[0]
-                found = struct.unpack_from(f">{3 * groups}I", data, offset + 16)
-                return [
-                    (found[i], found[i + 1]) for i in range(0, len(found), 3) if found[i + 2]
-                ]
+        wide = (platform, encoding) in ((3, 10), (0, 4), (0, 6))
+        if wide and struct.unpack_from(">H", data, offset)[0] == 12:
+            groups = struct.unpack_from(">I", data, offset + 12)[0]
+            found = struct.unpack_from(f">{3 * groups}I", data, offset + 16)
+            return [(found[i], found[i + 1]) for i in range(0, len(found), 3) if found[i + 2]]
     return [(point, point) for point in font.getBestCmap() or {}]
 
 
