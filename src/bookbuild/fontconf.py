@@ -43,9 +43,10 @@ ALIASES = {
     "mono": "monospace",
 }
 # Scripts the theme's fonts lack, tried in this order after them; DejaVu Sans last, for the
-# rest (Hebrew, Georgian, Armenian, symbols).
+# rest (Hebrew, Georgian, Armenian, symbols): as the theme's "BB Fallback" where the theme
+# declares it, so the PDF names it as the theme does, else as itself.
 SCRIPT_FALLBACKS = ("Noto Sans Arabic", "Noto Sans Devanagari", "Noto Sans Thai")
-LAST_RESORT = "DejaVu Sans"
+LAST_RESORT = ("BB Fallback", "DejaVu Sans")
 # The CJK face for each language tag Pango may give (lower case), by the CJK collection's
 # suffix. Han characters differ in form between them, so the text's language chooses.
 CJK_BY_LANG = {
@@ -94,7 +95,7 @@ def render_fonts_conf(fonts_dir: Path, cache: Path, language: str) -> str:
     default = cjk_variant(language)
     for generic, first in GENERIC.items():
         rules.append(_before(generic, (first,)))
-        chain = (f"{CJK_FAMILY[generic]} {default}", *SCRIPT_FALLBACKS, LAST_RESORT)
+        chain = (f"{CJK_FAMILY[generic]} {default}", *SCRIPT_FALLBACKS, *LAST_RESORT)
         rules.append(_after(generic, chain))
     # A text's own language picks its CJK face, ahead of the book's language's (each rule
     # inserts just after the generic name, so ahead of what the rules above put there).
