@@ -93,10 +93,14 @@ def render_fonts_conf(fonts_dir: Path, cache: Path, language: str) -> str:
     for name, generic in ALIASES.items():
         rules.append(_after(name, (generic,)))
     default = cjk_variant(language)
+    # A CJK book tries its CJK face first (for the symbols and punctuation it shares with the
+    # other fonts); any other book last, so an arrow never brings a CJK font into its PDF.
+    cjk_first = language.lower().split("-")[0] in ("zh", "ja", "ko")
     for generic, first in GENERIC.items():
         rules.append(_before(generic, (first,)))
-        chain = (f"{CJK_FAMILY[generic]} {default}", *SCRIPT_FALLBACKS, *LAST_RESORT)
-        rules.append(_after(generic, chain))
+        cjk = (f"{CJK_FAMILY[generic]} {default}",)
+        others = (*SCRIPT_FALLBACKS, *LAST_RESORT)
+        rules.append(_after(generic, cjk + others if cjk_first else others + cjk))
     # A text's own language picks its CJK face, ahead of the book's language's (each rule
     # inserts just after the generic name, so ahead of what the rules above put there).
     for tag, variant in CJK_BY_LANG.items():
