@@ -227,3 +227,24 @@ def test_the_epub_cover_draws_a_chinese_title_in_the_cjk_font() -> None:
         assert bytes(font.getmask(char)) != tofu, f"{char} is drawn as .notdef"
     jpeg = cover.build_cover(meta, {**font_files(), **fonts})
     assert jpeg[:2] == b"\xff\xd8"
+
+
+def test_a_symbol_the_theme_lacks_never_brings_a_cjk_font_into_another_book(
+    tmp_path: Path,
+) -> None:
+    """'℃' and '※' are in DejaVu Sans and in Noto CJK: an English book takes DejaVu's."""
+    root = tmp_path / "m"
+    (root / "chapters").mkdir(parents=True)
+    (root / "book.yaml").write_text(
+        "title: T\nlanguage: en\nidentifier: urn:uuid:6f1d7c8a-2b3e-4f5a-8c9d-0e1f2a3b4c5d\n"
+    )
+    (root / "chapters" / "01-a.md").write_text(
+        "---\ntitle: A\n---\nIt was 40 ℃ in the shade ※ and `20 ℃` in the cellar.\n"
+    )
+    pdf = output(build(root, tmp_path / "out", ("pdf",)), ".pdf")
+    with pdfplumber.open(pdf) as document:
+        faces = {c["fontname"].partition("+")[2] for c in document.pages[-1].chars}
+        faces |= {c["fontname"].partition("+")[2] for p in document.pages for c in p.chars
+                  if c["text"] in "℃※"}  # fmt: skip
+    assert not any("CJK" in face for face in faces)
+    assert "BB-Fallback" in faces
