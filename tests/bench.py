@@ -30,17 +30,23 @@ MANUSCRIPT = ROOT / "manuscript"
 GOALS = {"a": 1.15, "b": 1.5, "c": 0.25, "d_ratio": 10.0, "d_memory_mib": 1024.0}
 
 
-def timed(command: list[str], cwd: Path = ROOT) -> float:
+def timed(command: list[str], cwd: Path = ROOT, env: dict[str, str] | None = None) -> float:
     """Run a command and return its wall time in seconds; fail loudly if it fails."""
     start = time.perf_counter()
-    subprocess.run(command, cwd=cwd, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(command, cwd=cwd, check=True, stdout=subprocess.DEVNULL, env=env)
     return time.perf_counter() - start
 
 
-def alternating(ours: list[str], peer: list[str], pairs: int, cwd: Path = ROOT) -> dict[str, float]:
+def alternating(
+    ours: list[str],
+    peer: list[str],
+    pairs: int,
+    cwd: Path = ROOT,
+    peer_env: dict[str, str] | None = None,
+) -> dict[str, float]:
     """Time ours and the peer in alternating pairs; return medians and the median ratio."""
-    timed(ours, cwd), timed(peer, cwd)  # warm the disk cache for both
-    results = [(timed(ours, cwd), timed(peer, cwd)) for _ in range(pairs)]
+    timed(ours, cwd), timed(peer, cwd, peer_env)  # warm the disk cache for both
+    results = [(timed(ours, cwd), timed(peer, cwd, peer_env)) for _ in range(pairs)]
     return {
         "ours_s": round(statistics.median(r[0] for r in results), 3),
         "peer_s": round(statistics.median(r[1] for r in results), 3),
@@ -59,7 +65,17 @@ def bench_weasyprint(work: Path, slug: str) -> dict[str, float]:
     html = work / "html-out" / "html" / f"{slug}.html"
     ours = [str(BIN / "bookbuild"), "build", str(MANUSCRIPT), "--out", str(work / "a")]
     peer = [str(BIN / "weasyprint"), "--pdf-variant", "pdf/ua-1", str(html), str(work / "peer.pdf")]
-    return alternating(ours, peer, pairs=5)
+    return alternating(ours, peer, pairs=5, peer_env=peer_fontconfig())
+
+
+def peer_fontconfig() -> dict[str, str]:
+    """Return an environment giving bare WeasyPrint bookbuild's own fontconfig, for fairness."""
+    from bookbuild.fontconf import write_fontconfig
+    from bookbuild.fontset import find_fonts
+    from bookbuild.manuscript import load_manuscript
+
+    language = load_manuscript(MANUSCRIPT)[0].meta.language
+    return {**os.environ, "FONTCONFIG_FILE": str(write_fontconfig(find_fonts(), language))}
 
 
 def bench_pandoc(work: Path, title: str) -> dict[str, float]:

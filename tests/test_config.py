@@ -82,7 +82,9 @@ def test_doctor_reports_each_requirement_with_its_install_command(
     out = io.StringIO()
     assert doctor.doctor(out, "debian") == 0
     assert "ok       Pango" in out.getvalue()
+    assert "ok       Noto CJK" in out.getvalue()
     monkeypatch.setenv("BOOKBUILD_FALLBACK_FONT", str(tmp_path / "missing.ttf"))
+    monkeypatch.setenv("BOOKBUILD_CJK_FONTS", str(tmp_path / "no-cjk"))
     monkeypatch.setenv("PATH", str(tmp_path))  # no java, no ace
     monkeypatch.delenv("BOOKBUILD_ACE", raising=False)
     for system, hint in (
@@ -95,4 +97,5 @@ def test_doctor_reports_each_requirement_with_its_install_command(
         report = out.getvalue()
         assert "MISSING  DejaVu Sans" in report and hint in report
         assert "MISSING  Java" in report
+        assert "optional Noto CJK" in report
         assert "optional DAISY Ace" in report

@@ -6,7 +6,7 @@ import logging
 import mimetypes
 import os
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -16,6 +16,7 @@ from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherRespons
 
 from bookbuild.assets import Asset, read_asset
 from bookbuild.errors import Diagnostic, OutputError, error, warning
+from bookbuild.fontconf import private_fontconfig
 from bookbuild.markup import BLOCK_ATTR
 from bookbuild.model import SourceLocation
 from bookbuild.pagelist import PageStart, count_chars
@@ -97,9 +98,14 @@ def layout_pdf(
     source: Path,
     variant: str = "pdf/ua-1",
     places: Mapping[str, SourceLocation] | None = None,
+    fontconf: Path | None = None,
 ) -> tuple[Any, list[Diagnostic]]:
-    """Return the laid-out document and WeasyPrint's warnings; raise OutputError on an error."""
-    with watch_weasyprint() as log:
+    """Return the laid-out document and WeasyPrint's warnings; raise OutputError on an error.
+
+    With `fontconf`, Pango sees only the fonts that configuration lists (see fontconf.py).
+    """
+    fonts = private_fontconfig(fontconf) if fontconf else nullcontext()
+    with watch_weasyprint() as log, fonts:
         try:
             document = weasyprint.HTML(
                 string=html, base_url=BASE_URL, url_fetcher=AssetFetcher(assets)

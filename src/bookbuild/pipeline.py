@@ -13,7 +13,6 @@ from pathlib import Path
 import jinja2
 
 from bookbuild.assets import (
-    FONT_NAMES,
     PRINT_FILES,
     Asset,
     collect_assets,
@@ -34,6 +33,8 @@ from bookbuild.errors import (
     has_errors,
     warning,
 )
+from bookbuild.fontconf import write_fontconfig
+from bookbuild.fontset import find_fonts
 from bookbuild.images import load_images
 from bookbuild.lint import lint_book
 from bookbuild.locale import load_messages
@@ -82,6 +83,7 @@ def load_book(
     book, image_problems = load_images(draft.book)
     found += image_problems
     found += read_build_config(book_dir)[1]
+    found += tuple(lint_coverage(book))
     if not has_errors(found):
         book, cited = apply_citations(book, _bibliography_title(book, styles))
         found += cited
@@ -138,9 +140,6 @@ def build(
     if {"pdf", "html"} & set(formats):
         html = render()
     if "pdf" in formats:
-        diagnostics += lint_coverage(
-            book, {n: a for n in FONT_NAMES if isinstance(a := assets[n], Path)}
-        )
         progress("laying out and writing the PDF")
         pdf = build_pdf_bytes(book, render, assets, pdf_variant, epoch)
         staged[f"{slug}.pdf"], starts, pages = pdf.data, pdf.starts, pdf.pages
@@ -210,9 +209,10 @@ def build_pdf_bytes(
     from bookbuild import notelayout, pdf, tagging
 
     places = image_places(book)
+    fontconf = write_fontconfig(find_fonts(), book.meta.language)
     placed = notelayout.layout_placing_notes(
         render,
-        lambda html: pdf.layout_pdf(html, assets, book.root, variant, places),
+        lambda html: pdf.layout_pdf(html, assets, book.root, variant, places, fontconf),
         set(note_places(book)),
     )
     document, warnings = placed.document, list(placed.warnings)
