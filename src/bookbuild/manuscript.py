@@ -414,7 +414,11 @@ def _chapter_id(doc: YamlDoc, fields: dict[str, Any], path: Path, found: Collect
             )
         return value
     slug = slugify(re.sub(r"^\d+[-_. ]*", "", path.stem))
-    return slug if slug and slug[0].isalpha() else f"chapter-{slug or path.stem}"
+    if slug and slug[0].isalpha():
+        return slug
+    # A name with nothing to slug (`\x1f.md`, `——.md`) may hold anything: never put it in an id.
+    stem = path.stem.encode("utf-8", "surrogateescape")
+    return f"chapter-{slug or hashlib.sha256(stem).hexdigest()[:8]}"
 
 
 def _era(doc: YamlDoc, fields: dict[str, Any], found: Collector) -> EdtfDate | None:
