@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import io
+import subprocess
 from pathlib import Path
 
 import pdfplumber
 import pikepdf
 import pytest
+from PIL import Image
 from pypdf import PdfReader
 
 from bookbuild.cli import main
 from bookbuild.printsetup import parse_bleed, parse_marks, parse_paper
+from bookbuild.scaffold import create_manuscript
 
 FIXTURE = Path(__file__).parent / "data" / "fixture"
 MM = 72 / 25.4  # points per millimetre
@@ -135,3 +138,96 @@ def test_parsers_normalise() -> None:
     assert parse_bleed("0.125in") == "0.125in"
     assert parse_marks("crop, cross") == "crop cross"
     assert parse_marks("none") is None
+
+
+# ---------------------------------------------------------------------------------------------
+# Bleed: what prints to the edge goes on past the trim, to the bleed edge.
+
+PLATE = (30, 90, 160)  # the full-bleed image's one colour
+ACCENT = (122, 31, 43)  # the theme's --accent, the title page's band
+DPI = 72  # one pixel a point: a 3 mm bleed is 8.5 pixels wide
+
+
+def write_plate_book(root: Path) -> Path:
+    """Write the `new` book with a one-colour {.full-bleed} image in its last chapter."""
+    create_manuscript(root)
+    Image.new("RGB", (600, 900), PLATE).save(root / "images" / "plate.png")
+    chapter = sorted((root / "chapters").glob("*.md"))[-1]
+    chapter.write_text(
+        chapter.read_text()
+        + "\n![A blue plate, printed to the edge](images/plate.png){.full-bleed}"
+        "\n\nThe text goes on after the plate.\n"
+    )
+    return root
+
+
+def render(pdf: Path, out: Path) -> list[Image.Image]:
+    """Render every page at its MediaBox (bleed included), as a printer's RIP would see it."""
+    subprocess.run(["pdftoppm", "-r", str(DPI), "-png", str(pdf), str(out / "page")], check=True)
+    return [Image.open(png).convert("RGB") for png in sorted(out.glob("page-*.png"))]
+
+
+def bleed_strips(page: Image.Image, bleed_px: int) -> dict[str, list[tuple[int, int, int]]]:
+    """Return the pixels along the middle of each bleed strip, outside the trim."""
+    width, height = page.size
+    inner = bleed_px // 2  # halfway between the bleed edge and the trim
+    return {
+        "top": [page.getpixel((x, inner)) for x in range(bleed_px, width - bleed_px, 8)],
+        "bottom": [
+            page.getpixel((x, height - 1 - inner)) for x in range(bleed_px, width - bleed_px, 8)
+        ],
+        "left": [page.getpixel((inner, y)) for y in range(bleed_px, height - bleed_px, 8)],
+        "right": [
+            page.getpixel((width - 1 - inner, y)) for y in range(bleed_px, height - bleed_px, 8)
+        ],
+    }
+
+
+def near(pixel: tuple[int, int, int], colour: tuple[int, int, int]) -> bool:
+    return all(abs(a - b) <= 3 for a, b in zip(pixel, colour, strict=True))
+
+
+def test_bleed_extends_the_band_and_full_bleed_images_past_the_trim(tmp_path: Path) -> None:
+    book = write_plate_book(tmp_path / "book")
+    argv = ["build", str(book), "--out", str(tmp_path / "out"), "--format", "pdf"]
+    code, _, err = run([*argv, "--paper", "6x9in", "--bleed", "3mm", "--pdf-variant", "pdf/x-4"])
+    assert code == 0, err
+    (pdf,) = (tmp_path / "out").glob("*.pdf")
+    got = boxes(pdf)
+    bleed_px = int((got["trimbox"][0] - got["mediabox"][0]) * DPI / 72)
+    assert bleed_px == 8  # 3 mm = 8.5 pt
+    pages = render(pdf, tmp_path)
+    # pdftoppm rounds each side up: 449.0 x 665.0 pt is 450 x 666 pixels.
+    media_w, media_h = size(got["mediabox"])
+    assert pages[0].size == (int(media_w) + 1, int(media_h) + 1)
+    # The title page's band runs off the top, left and right edges; the page's foot is paper.
+    title = bleed_strips(pages[0], bleed_px)
+    assert all(near(p, ACCENT) for p in title["top"]), title["top"]
+    assert near(title["left"][0], ACCENT) and near(title["right"][0], ACCENT)
+    assert all(p == (255, 255, 255) for p in title["bottom"])
+    # The plate covers its page and the bleed on all four sides.
+    plates = [i for i, page in enumerate(pages) if near(page.getpixel((200, 300)), PLATE)]
+    assert len(plates) == 1
+    for side, pixels in bleed_strips(pages[plates[0]], bleed_px).items():
+        assert all(near(p, PLATE) for p in pixels), f"plate stops short of the {side} bleed"
+    # The text before and after the plate is on pages of its own, with white bleed.
+    for index in (plates[0] - 1, plates[0] + 1):
+        assert all(
+            p == (255, 255, 255) for s in bleed_strips(pages[index], bleed_px).values() for p in s
+        )
+    text = PdfReader(pdf).pages[plates[0] + 1].extract_text()
+    assert "The text goes on after the plate." in text
+
+
+def test_without_bleed_a_plate_covers_the_trimmed_page(tmp_path: Path) -> None:
+    book = write_plate_book(tmp_path / "book")
+    argv = ["build", str(book), "--out", str(tmp_path / "out"), "--format", "pdf"]
+    code, _, err = run([*argv, "--paper", "a5"])
+    assert code == 0, err
+    (pdf,) = (tmp_path / "out").glob("*.pdf")
+    got = boxes(pdf)
+    assert got["mediabox"] == got["trimbox"]
+    (plate,) = [page for page in render(pdf, tmp_path) if near(page.getpixel((200, 300)), PLATE)]
+    width, height = plate.size
+    for x, y in ((0, 0), (width - 1, 0), (0, height - 1), (width - 1, height - 1)):
+        assert near(plate.getpixel((x, y)), PLATE), (x, y)
