@@ -8,7 +8,14 @@ from pathlib import Path
 from typing import Any
 
 from bookbuild.errors import Collector, Diagnostic, ManuscriptError
-from bookbuild.printsetup import parse_bleed, parse_marks, parse_paper, parse_variant
+from bookbuild.printsetup import (
+    PrintSetup,
+    combination_problem,
+    parse_bleed,
+    parse_marks,
+    parse_paper,
+    parse_variant,
+)
 from bookbuild.sources import read_source
 from bookbuild.yamlsrc import YamlDoc, key_names, key_nodes, parse_yaml
 
@@ -59,7 +66,18 @@ def read_build_config(book_dir: Path) -> tuple[BuildConfig, tuple[Diagnostic, ..
         if key not in BUILD_KEYS:
             known = ", ".join(BUILD_KEYS)
             found.warn("BB104", f"unknown key 'build.{key}' (known: {known})", doc.locate(node))
-    return _config(section, book_dir, found), tuple(found)
+    config = _config(section, book_dir, found)
+    _check_combination(config, section, found)
+    return config, tuple(found)
+
+
+def _check_combination(config: BuildConfig, section: YamlDoc, found: Collector) -> None:
+    """Report, at the marks line, settings of book.yaml that cannot go together."""
+    setup = PrintSetup(marks=config.marks)
+    if problem := combination_problem(config.pdf_variant or "pdf/ua-1", setup):
+        found.error(
+            "BB105", f"build.marks: {problem}", section.locate(key_nodes(section.node)["marks"])
+        )
 
 
 def _config(section: YamlDoc, book_dir: Path, found: Collector) -> BuildConfig:
