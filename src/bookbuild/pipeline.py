@@ -21,7 +21,7 @@ from bookbuild.assets import (
     image_places,
     read_asset,
 )
-from bookbuild.buildconfig import read_build_config
+from bookbuild.buildconfig import apply_note_settings, read_build_config
 from bookbuild.chronology import extract_chronology
 from bookbuild.cite import apply_citations
 from bookbuild.coverage import lint_coverage
@@ -36,7 +36,7 @@ from bookbuild.errors import (
 from bookbuild.images import load_images
 from bookbuild.lint import lint_book
 from bookbuild.manuscript import draft_manuscript
-from bookbuild.model import Book, Event, SourceLocation
+from bookbuild.model import Book, Event, Numbering, Placement, SourceLocation
 from bookbuild.notes import note_id, note_numbers
 from bookbuild.outputs import commit_outputs
 from bookbuild.pagelist import PageStart, insert_page_breaks
@@ -71,7 +71,10 @@ def load_book(book_dir: Path) -> tuple[Book, tuple[Diagnostic, ...]]:
     found = draft.diagnostics + lint_book(draft.book, complete=draft.complete)
     book, image_problems = load_images(draft.book)
     found += image_problems
-    found += read_build_config(book_dir)[1]
+    config, config_problems = read_build_config(book_dir)
+    found += config_problems
+    # `build: {notes: ...}` is the book's own setting, over the top-level `notes:` key.
+    book = apply_note_settings(book, config.notes, config.note_numbering)
     if not has_errors(found):
         book, cited = apply_citations(book)
         found += cited
@@ -90,6 +93,8 @@ def build(
     paper: str = "A4",
     progress: Callable[[str], None] = lambda step: None,
     setup: PrintSetup | None = None,
+    notes: Placement | None = None,
+    note_numbering: Numbering | None = None,
 ) -> BuildResult:
     """Build the requested formats into `out`; nothing in `out` changes unless all succeed."""
     started = time.time()
@@ -101,6 +106,7 @@ def build(
         )
     progress("loading the manuscript")
     book, found = load_book(book_dir)
+    book = apply_note_settings(book, notes, note_numbering)  # the command line's, over book.yaml
     progress("rendering the book")
     chronology = extract_chronology(book)
     env = create_environment(styles)
