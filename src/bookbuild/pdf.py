@@ -92,6 +92,16 @@ def variant_options(variant: str) -> dict[str, str]:
     return {"output_intent": "srgb"} if variant.startswith("pdf/x") else {}
 
 
+# PDF/A forbids image interpolation (ISO 19005-2 6.2.8.3), which WeasyPrint asks for unless
+# image-rendering says otherwise; raster images would fail the archive edition without this.
+PDFA_CSS = "* { image-rendering: crisp-edges !important; }"
+
+
+def variant_stylesheets(variant: str) -> list[Any]:
+    """Return the stylesheets a PDF variant adds to the theme."""
+    return [weasyprint.CSS(string=PDFA_CSS)] if variant.startswith("pdf/a") else []
+
+
 def layout_pdf(
     html: str,
     assets: Mapping[str, Asset],
@@ -109,7 +119,12 @@ def layout_pdf(
         try:
             document = weasyprint.HTML(
                 string=html, base_url=BASE_URL, url_fetcher=AssetFetcher(assets)
-            ).render(pdf_variant=variant, pdf_tags=True, **variant_options(variant))
+            ).render(
+                pdf_variant=variant,
+                pdf_tags=True,
+                stylesheets=variant_stylesheets(variant),
+                **variant_options(variant),
+            )
         except FatalURLFetchingError as exc:
             raise OutputError(
                 [error("BB902", str(exc.args[0]), SourceLocation(path=source, line=0))]

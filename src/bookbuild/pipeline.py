@@ -20,7 +20,7 @@ from bookbuild.assets import (
     image_places,
     read_asset,
 )
-from bookbuild.buildconfig import read_build_config
+from bookbuild.buildconfig import apply_note_settings, read_build_config
 from bookbuild.chaptermemo import ChapterMemo
 from bookbuild.chronology import extract_chronology
 from bookbuild.cite import apply_citations
@@ -39,7 +39,7 @@ from bookbuild.images import load_images
 from bookbuild.lint import lint_book
 from bookbuild.locale import load_messages
 from bookbuild.manuscript import draft_manuscript
-from bookbuild.model import Book, Event, SourceLocation
+from bookbuild.model import Book, Event, Numbering, Placement, SourceLocation
 from bookbuild.notes import note_id, note_numbers
 from bookbuild.outputs import commit_outputs
 from bookbuild.pagelist import PageStart, insert_page_breaks
@@ -82,8 +82,11 @@ def load_book(
     found = draft.diagnostics + lint_book(draft.book, complete=draft.complete)
     book, image_problems = load_images(draft.book)
     found += image_problems
-    found += read_build_config(book_dir)[1]
+    config, config_problems = read_build_config(book_dir)
+    found += config_problems
     found += tuple(lint_coverage(book))
+    # `build: {notes: ...}` is the book's own setting, over the top-level `notes:` key.
+    book = apply_note_settings(book, config.notes, config.note_numbering)
     if not has_errors(found):
         book, cited = apply_citations(book, _bibliography_title(book, styles))
         found += cited
@@ -108,6 +111,8 @@ def build(
     paper: str = "A4",
     progress: Callable[[str], None] = lambda step: None,
     setup: PrintSetup | None = None,
+    notes: Placement | None = None,
+    note_numbering: Numbering | None = None,
 ) -> BuildResult:
     """Build the requested formats into `out`; nothing in `out` changes unless all succeed."""
     started = time.time()
@@ -119,9 +124,10 @@ def build(
         )
     progress("loading the manuscript")
     book, found = load_book(book_dir, styles)
+    book = apply_note_settings(book, notes, note_numbering)  # the command line's, over book.yaml
     progress("rendering the book")
     chronology = extract_chronology(book)
-    messages, notes = load_messages(book.meta.language, styles, _book_yaml(book))
+    messages, catalog_notes = load_messages(book.meta.language, styles, _book_yaml(book))
     env = create_environment(styles, messages)
     # Fonts are for the PDF (and the HTML that reproduces it); an EPUB build skips finding them.
     assets = dict(collect_assets(book, styles, fonts=bool({"pdf", "html"} & set(formats))))
@@ -130,7 +136,7 @@ def build(
     epoch = build_epoch(book)
     slug = book.meta.slug
     staged: dict[str, bytes] = {}
-    diagnostics = [*found, *notes]
+    diagnostics = [*found, *catalog_notes]
     starts: tuple[PageStart, ...] = ()
     pages = None
 
