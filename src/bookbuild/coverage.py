@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import array
+import hashlib
 import html.entities
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from bookbuild.cache import cached
 from bookbuild.errors import Diagnostic, ManuscriptError, warning
 from bookbuild.lint import chapter_text
 from bookbuild.model import Book, SourceLocation
@@ -16,13 +19,24 @@ from bookbuild.sources import read_source
 
 def font_coverage(fonts: Iterable[Path]) -> frozenset[int]:
     """Return every code point that at least one of the fonts maps to a glyph."""
-    from fontTools.ttLib import TTFont  # fontTools comes with WeasyPrint
-
     covered: set[int] = set()
     for path in fonts:
-        with TTFont(path, lazy=True) as font:
-            covered |= set(font.getBestCmap() or {})
+        covered |= _cmap(path)
     return frozenset(covered)
+
+
+def _cmap(path: Path) -> set[int]:
+    """Return the code points a font maps, cached by the font's bytes and fontTools' version."""
+    import fontTools  # fontTools comes with WeasyPrint
+
+    def read() -> bytes:
+        from fontTools.ttLib import TTFont
+
+        with TTFont(path, lazy=True) as font:
+            return array.array("I", sorted(font.getBestCmap() or {})).tobytes()
+
+    key = [b"cmap", fontTools.version.encode(), hashlib.sha256(path.read_bytes()).digest()]
+    return set(array.array("I", cached("font-coverage", key, read)))
 
 
 def lint_coverage(book: Book, fonts: Mapping[str, Path]) -> list[Diagnostic]:
