@@ -114,7 +114,17 @@ def bookbuild_full(work: Path) -> list[str]:
 def bench_weasyprint(work: Path, slug: str, pairs: int) -> dict[str, float]:
     """(a) a full build against WeasyPrint's own command line on our HTML."""
     html_out = work / "html-out"
-    run([str(BIN / "bookbuild"), "build", str(MANUSCRIPT), "--out", str(html_out), "-f", "html"])
+    run(
+        [
+            str(BIN / "bookbuild"),
+            "build",
+            str(MANUSCRIPT),
+            "--out",
+            str(html_out),
+            "--format",
+            "html",
+        ]
+    )
     html = html_out / "html" / f"{slug}.html"
     ours = bookbuild_full(work)
     peer = [str(BIN / "weasyprint"), "--pdf-variant", "pdf/ua-1", str(html), str(work / "peer.pdf")]
