@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import datetime
+import functools
 import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
+
+from markdown_it import MarkdownIt
 
 from bookbuild import body, ids, markup, sections
 from bookbuild.constructs import ConstructCheck
@@ -294,6 +297,12 @@ def chapter_paths(root: Path, found: Collector) -> list[Path]:
     return paths
 
 
+@functools.cache
+def _chapter_parser() -> MarkdownIt:
+    """Return the one parser every chapter goes through: parsing keeps no state in it."""
+    return markup.create_parser()
+
+
 def load_chapter(root: Path, path: Path, found: Collector, limits: Limits) -> Chapter | None:
     """Return one chapter with its events and images, validated."""
     source = read_source(path, root, limits.file_size)
@@ -314,7 +323,7 @@ def load_chapter(root: Path, path: Path, found: Collector, limits: Limits) -> Ch
     chapter_id = _chapter_id(doc, fields, path, found)
     era = _era(doc, fields, found)
     env: dict[str, Any] = {}
-    tokens = markup.create_parser().parse(split.body, env)
+    tokens = _chapter_parser().parse(split.body, env)
     if too_deep := list(check_nesting(tokens, path, split.body_first_line, limits)):
         found.extend(too_deep)  # the checks below walk the tokens; refuse before they do
         return None
