@@ -85,16 +85,38 @@ def lint_glossary(book: Book) -> Iterator[Diagnostic]:
         return
     text = " ".join(chapter_text(c) for c in book.chapters)
     forms = sorted({f for e in book.glossary for f in (e.term, *e.aliases)}, key=len, reverse=True)
-    # One pass finds the forms at once; where several start at one place it records only the
-    # longest, so a shorter form also occurs there when it is a word-bounded prefix of it.
-    pattern = re.compile(rf"(?<!\w)(?=({'|'.join(map(re.escape, forms))})(?!\w))")
-    found = sorted({match[1] for match in pattern.finditer(text)})
+    found = sorted(set(_longest_forms(text, forms).values()))
     for entry in book.glossary:
         names = (entry.term, *entry.aliases)
         if not any(_within_found(name, found) for name in names):
             yield warning(
                 "BB403", f"glossary term '{entry.term}' never appears in the text", entry.location
             )
+
+
+def _longest_forms(text: str, forms: list[str]) -> dict[int, str]:
+    """Return, at each place where forms occur as whole words, the longest of them.
+
+    Where several start at one place only the longest is kept, so a shorter form also occurs
+    there when it is a word-bounded prefix of it. `forms` come longest first. (One regular
+    expression of all the forms says the same, but compiling it costs more than the search.)
+    """
+    longest: dict[int, str] = {}
+    for form in filter(None, forms):
+        start = text.find(form)
+        while start != -1:
+            end = start + len(form)
+            if not (start and _is_word(text[start - 1])) and not (
+                end < len(text) and _is_word(text[end])
+            ):
+                longest.setdefault(start, form)
+            start = text.find(form, start + 1)
+    return longest
+
+
+def _is_word(char: str) -> bool:
+    """Return whether a character is one that `\\w` matches."""
+    return char.isalnum() or char == "_"
 
 
 def _within_found(form: str, found: list[str]) -> bool:

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+from markdown_it import MarkdownIt
+
 from bookbuild import body, ids, markup, sections
 from bookbuild.chaptermemo import ChapterMemo
 from bookbuild.constructs import ConstructCheck
@@ -333,6 +335,12 @@ def chapter_paths(root: Path, found: Collector) -> list[Path]:
     return paths
 
 
+@functools.cache
+def _chapter_parser(language: str) -> MarkdownIt:
+    """Return the one parser every chapter in `language` goes through: it keeps no state."""
+    return markup.create_parser(language)
+
+
 def load_chapter(
     root: Path, path: Path, found: Collector, limits: Limits, language: str = "en"
 ) -> Chapter | None:
@@ -355,7 +363,7 @@ def load_chapter(
     chapter_id = _chapter_id(doc, fields, path, found)
     era = _era(doc, fields, found)
     env: dict[str, Any] = {}
-    tokens = markup.create_parser(language).parse(split.body, env)
+    tokens = _chapter_parser(language).parse(split.body, env)
     if too_deep := list(check_nesting(tokens, path, split.body_first_line, limits)):
         found.extend(too_deep)  # the checks below walk the tokens; refuse before they do
         return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import mimetypes
 import os
@@ -14,6 +15,7 @@ import weasyprint
 from weasyprint.formatting_structure.boxes import TextBox
 from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
 
+from bookbuild import __version__
 from bookbuild.assets import Asset, read_asset
 from bookbuild.errors import Diagnostic, OutputError, error, warning
 from bookbuild.fontconf import private_fontconfig
@@ -132,6 +134,22 @@ def layout_pdf(
     found = log.diagnostics(source, places)
     _raise_on_errors(found)
     return document, found
+
+
+def layout_key(assets: Mapping[str, Asset], variant: str) -> list[bytes]:
+    """Return what a layout depends on besides its HTML: versions, the variant, the assets."""
+    versions = f"{__version__} {weasyprint.__version__} {pango_version()} {variant}"
+    key = [versions.encode()]
+    for name in sorted(assets):
+        key += [name.encode(), hashlib.sha256(read_asset(assets[name])).digest()]
+    return key
+
+
+def pango_version() -> int:
+    """Return the version of the Pango library that lays the text out."""
+    from weasyprint.text.ffi import pango
+
+    return int(pango.pango_version())
 
 
 def write_pdf(

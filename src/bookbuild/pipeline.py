@@ -220,6 +220,7 @@ def build_pdf_bytes(
         render,
         lambda html: pdf.layout_pdf(html, assets, book.root, variant, places, fontconf),
         set(note_places(book)),
+        measure_key=lambda: pdf.layout_key(assets, variant),
     )
     document, warnings = placed.document, list(placed.warnings)
     warnings += note_warnings(book, placed.moved, placed.misplaced)
