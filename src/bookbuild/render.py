@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,8 @@ from bookbuild.notes import NotePlan, chapter_fallback, note_numbers
 from bookbuild.printsetup import PrintSetup
 from bookbuild.sections import Section, chapter_sections
 from bookbuild.timeline import layout_timeline
+from bookbuild.xref import References, extract_references
+from bookbuild.xrefhtml import reference_text
 
 LABELS = {
     "colophon": "Colophon",
@@ -29,6 +31,17 @@ LABELS = {
     "contents": "Contents",
     "cover": "Cover",
     "notes": "Notes",
+    # Figures, tables and references to them; `{n}`, `{page}`, `{text}`, `{title}` are filled in.
+    "figure": "Figure {n}",
+    "table": "Table {n}",
+    "caption-separator": ": ",
+    "chapter-ref": "Chapter {n}",
+    "section-ref": "{chapter}, {title}",
+    "title-ref": "\u201c{title}\u201d",
+    "page-ref": "p.\u00a0{page}",
+    "page-ref-text": "{text} (p.\u00a0{page})",
+    "list-of-figures": "List of Figures",
+    "list-of-tables": "List of Tables",
 }
 
 
@@ -54,6 +67,23 @@ class ChronologyRow:
     title: str
     target: str
     chapter: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ListEntry:
+    label: str  # "Figure 3"
+    title: str
+    href: str
+    page: int | None  # the PDF's page, in the EPUB when the PDF was laid out
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ListView:
+    """A list of figures or of tables, set after the contents."""
+
+    id: str
+    title: str
+    entries: tuple[ListEntry, ...]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -108,16 +138,24 @@ def render_print(
 
 
 def render_epub_pages(
-    book: Book, chronology: tuple[Event, ...], env: jinja2.Environment
+    book: Book,
+    chronology: tuple[Event, ...],
+    env: jinja2.Environment,
+    page_numbers: Mapping[str, int] | None = None,
 ) -> tuple[EpubPage, ...]:
-    """Return the EPUB's content documents, in reading order."""
-    chapters = _chapter_views(book, "epub")
-    context = _context(book, chronology, chapters, link=lambda view: view.file)
+    """Return the EPUB's content documents, in reading order.
+
+    `page_numbers` gives the PDF page of each id, for page references and the lists' pages.
+    """
+    numbers = page_numbers or {}
+    chapters = _chapter_views(book, "epub", page_numbers=numbers)
+    context = _context(book, chronology, chapters, link=lambda view: view.file, pages=numbers)
     template = env.get_template("epub_page.xhtml")
     labels = context["labels"]
     documents: list[tuple[str, str, str, ChapterView | None]] = [
         ("cover.xhtml", labels["cover"], "cover", None),
         ("title.xhtml", book.meta.title, "titlepage", None),
+        *((f"{v.id}.xhtml", v.title, v.id, None) for v in context["lists"]),
         *((c.file, c.title, c.part, c) for c in context["front"] + context["body"]),
         *((f"{kind}.xhtml", labels[kind], kind, None) for kind in _appendices(book, chronology)),
         *((c.file, c.title, c.part, c) for c in context["back"]),
@@ -182,7 +220,11 @@ def _appendices(book: Book, chronology: tuple[Event, ...]) -> list[str]:
 
 
 def _context(
-    book: Book, chronology: tuple[Event, ...], chapters: list[ChapterView], link: Any
+    book: Book,
+    chronology: tuple[Event, ...],
+    chapters: list[ChapterView],
+    link: Any,
+    pages: Mapping[str, int] | None = None,
 ) -> dict[str, Any]:
     by_id = {view.id: view for view in chapters}
     notation = book.meta.era_notation
@@ -200,7 +242,39 @@ def _context(
         "version": __version__,
         "timeline": layout_timeline(book, chronology),
         "edition": format_date(parse_date(book.meta.date)) if book.meta.date else None,
+        "lists": _lists(book, extract_references(book), by_id, link, pages or {}),
     }
+
+
+def _lists(
+    book: Book,
+    references: References,
+    views: Mapping[str, ChapterView],
+    link: Any,
+    pages: Mapping[str, int],
+) -> list[ListView]:
+    """Return the lists of figures and of tables that book.yaml asks for, with entries."""
+    lists = []
+    for kind in book.meta.lists:
+        targets = references.figures if kind == "figures" else references.tables
+        if not targets:
+            continue
+        entries = tuple(
+            ListEntry(
+                label=reference_text(t, LABELS),
+                title=t.title,
+                href=_target_href(link(views[t.chapter]), t.id),
+                page=pages.get(t.id),
+            )
+            for t in targets
+        )
+        ident = f"list-of-{kind}"
+        lists.append(ListView(id=ident, title=LABELS[ident], entries=entries))
+    return lists
+
+
+def _target_href(base: str, ident: str) -> str:
+    return f"#{ident}" if base.startswith("#") else f"{base}#{ident}"
 
 
 def _row(event: Event, chapter: ChapterView, link: Any, notation: str) -> ChronologyRow:
@@ -217,7 +291,10 @@ def _row(event: Event, chapter: ChapterView, link: Any, notation: str) -> Chrono
 
 
 def _chapter_views(
-    book: Book, target: Target, fallback: frozenset[str] = frozenset()
+    book: Book,
+    target: Target,
+    fallback: frozenset[str] = frozenset(),
+    page_numbers: Mapping[str, int] | None = None,
 ) -> list[ChapterView]:
     renderer = HtmlRenderer(target)
     ids = id_files(book)
@@ -226,6 +303,8 @@ def _chapter_views(
         "id_files": ids,
         "link_targets": link_targets(book, ids),
         "labels": LABELS,
+        "references": extract_references(book),
+        "page_numbers": page_numbers or {},
     }
     parts = [("front", book.front_matter), ("chapter", book.body), ("back", book.back_matter)]
     ordered = [(part, chapter) for part, chapters in parts for chapter in chapters]
