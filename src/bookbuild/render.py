@@ -32,10 +32,10 @@ LABELS = {
     "cover": "Cover",
     "notes": "Notes",
     # Figures, tables and references to them; `{n}`, `{page}`, `{text}`, `{title}` are filled in.
-    "figure": "Figure {n}",
-    "table": "Table {n}",
+    "figure": "Figure\u00a0{n}",
+    "table": "Table\u00a0{n}",
     "caption-separator": ": ",
-    "chapter-ref": "Chapter {n}",
+    "chapter-ref": "Chapter\u00a0{n}",
     "section-ref": "{chapter}, {title}",
     "title-ref": "\u201c{title}\u201d",
     "page-ref": "p.\u00a0{page}",
