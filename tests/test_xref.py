@@ -18,7 +18,6 @@ import pdfplumber
 import pikepdf
 import pytest
 from lxml import etree
-from pypdf import PdfReader
 
 from bookbuild.pipeline import BuildResult, build
 from bookbuild.xref import is_xref_key
@@ -74,9 +73,7 @@ def spine(epub: Path) -> list[tuple[str, etree._Element]]:
     """Return the EPUB's content documents in reading order."""
     with zipfile.ZipFile(epub) as z:
         opf = etree.fromstring(z.read("EPUB/content.opf"))
-        hrefs = {
-            i.get("id"): i.get("href") for i in opf.iterfind(".//opf:manifest/opf:item", OPF)
-        }
+        hrefs = {i.get("id"): i.get("href") for i in opf.iterfind(".//opf:manifest/opf:item", OPF)}
         order = [r.get("idref") for r in opf.iterfind(".//opf:spine/opf:itemref", OPF)]
         return [(hrefs[i], etree.fromstring(z.read(f"EPUB/{hrefs[i]}"))) for i in order]
 
@@ -233,9 +230,7 @@ def test_pdf_links_carry_their_text_and_validators_stay_clean(built: BuildResult
     assert [f for f in result["findings"] if f["severity"] != "info"] == []
 
 
-def test_the_book_with_figures_passes_epubcheck_and_ace(
-    built: BuildResult, tmp_path: Path
-) -> None:
+def test_the_book_with_figures_passes_epubcheck_and_ace(built: BuildResult, tmp_path: Path) -> None:
     code, report = run_epubcheck(output(built, ".epub"))
     assert code == 0, report
     code, violations = run_ace(output(built, ".epub"), tmp_path / "ace")
