@@ -246,3 +246,50 @@ def test_an_epub_without_a_print_layout_says_what_a_page_reference_points_at(
     chapter = dict(spine(epub))["evidence.xhtml"]
     refs = [text(a) for a in chapter.xpath("//x:a[contains(@class, 'page-ref')]", namespaces=NS)]
     assert refs == ["Figure 1", "the second table", "Chapter 1"]
+
+
+SMALL_BOOK = """---
+title: Small
+---
+## Background {#sec-background}
+
+By [1956 the quarrel was open]{.event date="1956" title="The quarrel opens" #ev-quarrel}.
+What an empty link prints: [](#fig-a), [](#tbl-b), [](#ev-quarrel), [](#sec-background).[^n]
+
+: A caption before its table {#tbl-b}
+
+| a | b |
+|---|---|
+| 1 | 2 |
+
+| no | caption |
+|----|---------|
+| 3  | 4       |
+
+Text beside ![an inline image](images/map.svg) stays an image.
+
+![A figure](images/map.svg){#fig-a}
+
+[^n]: ![An image in a note](images/map.svg)
+"""
+
+
+def test_what_becomes_a_figure_and_what_an_empty_link_prints(tmp_path: Path) -> None:
+    root = tmp_path / "m"
+    (root / "chapters").mkdir(parents=True)
+    (root / "images").mkdir()
+    shutil.copy(CITED / "images" / "map.svg", root / "images")
+    (root / "book.yaml").write_text(
+        "title: Small\nlanguage: en\nidentifier: urn:uuid:1b7e2f1c-3d4a-4e5f-9a6b-7c8d9e0f1a2b\n"
+    )
+    (root / "chapters" / "01-small.md").write_text(SMALL_BOOK)
+    epub = output(build(root, tmp_path / "dist", ("epub",)), ".epub")
+    chapter = dict(spine(epub))["small.xhtml"]
+    links = [text(a) for a in chapter.xpath("//x:p[1]/x:a[@href]", namespaces=NS)]
+    assert links[:4] == ["Figure 1", "Table 1", "The quarrel opens", "Chapter 1, “Background”"]
+    # Only the lone image outside the note is a figure; the uncaptioned table has no number.
+    assert [f.get("id") for f in chapter.xpath("//x:figure", namespaces=NS)] == ["fig-a"]
+    assert chapter.xpath("//x:p/x:img[@alt='an inline image']", namespaces=NS)
+    assert chapter.xpath("//x:aside//x:img[@alt='An image in a note']", namespaces=NS)
+    captions = [text(c) for c in chapter.xpath("//x:caption", namespaces=NS)]
+    assert captions == ["Table 1: A caption before its table"]

@@ -314,7 +314,7 @@ class HtmlRenderer:
         if resolved != href:
             token = token.copy(attrs={**token.attrs, "href": resolved})
         opening = str(renderer.renderToken([token], 0, options, env))
-        if empty and resolved != href:  # `[](#fig-map)` says what it points at: "Figure 3"
+        if empty and href.startswith("#"):  # `[](#fig-map)` says what it points at: "Figure 3"
             return opening + xrefhtml.empty_link_text(resolved.partition("#")[2], env)
         return opening
 
