@@ -283,10 +283,18 @@ def test_what_becomes_a_figure_and_what_an_empty_link_prints(tmp_path: Path) -> 
         "title: Small\nlanguage: en\nidentifier: urn:uuid:1b7e2f1c-3d4a-4e5f-9a6b-7c8d9e0f1a2b\n"
     )
     (root / "chapters" / "01-small.md").write_text(SMALL_BOOK)
+    second = "---\ntitle: Second\nid: sec-second\n---\nAfter @sec-second, [](#fig-a).\n"
+    (root / "chapters" / "02-second.md").write_text(second)
     epub = output(build(root, tmp_path / "dist", ("epub",)), ".epub")
-    chapter = dict(spine(epub))["small.xhtml"]
+    documents = dict(spine(epub))
+    chapter = documents["small.xhtml"]
     links = [text(a) for a in chapter.xpath("//x:p[1]/x:a[@href]", namespaces=NS)]
     assert links[:4] == ["Figure 1", "Table 1", "The quarrel opens", "Chapter 1, “Background”"]
+    after = documents["sec-second.xhtml"].xpath("//x:p/x:a", namespaces=NS)
+    assert [(text(a), a.get("href")) for a in after] == [
+        ("Chapter 2", "#sec-second"),
+        ("Figure 1", "small.xhtml#fig-a"),
+    ]
     # Only the lone image outside the note is a figure; the uncaptioned table has no number.
     assert [f.get("id") for f in chapter.xpath("//x:figure", namespaces=NS)] == ["fig-a"]
     assert chapter.xpath("//x:p/x:img[@alt='an inline image']", namespaces=NS)
