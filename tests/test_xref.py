@@ -18,6 +18,7 @@ import pdfplumber
 import pikepdf
 import pytest
 from lxml import etree
+from pypdf import PdfReader
 
 from bookbuild.pipeline import BuildResult, build
 from bookbuild.xref import is_xref_key
@@ -125,9 +126,13 @@ def test_every_pdf_page_reference_is_the_page_its_target_starts_on(
         if re.search(r"p\. \d+\)?$", contents)
     ]
     assert {dest for _, _, dest in refs} == set(TARGET_TEXT)
+    reader = PdfReader(output(built, ".pdf"))
+    named = reader.named_destinations
     for _, contents, dest in refs:
         number = int(re.search(r"p\. (\d+)", contents)[1])  # type: ignore[index]
         assert first_page_with(pdf_pages, TARGET_TEXT[dest], skip=(2, 3, 4)) == number, contents
+        # The link goes to that page too.
+        assert reader.get_destination_page_number(named[dest]) + 1 == number
     # Each is a link with its words: the page alone, or the author's text and the page.
     assert {c for _, c, _ in refs} >= {"p. 7", "p. 5"}
     assert any(c.startswith("the second table (p. ") for _, c, _ in refs)
