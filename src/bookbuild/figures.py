@@ -19,6 +19,7 @@ from bookbuild.sections import heading_attrs
 
 _TRAILING_ATTRS = re.compile(r"[ \t]*(\{[^{}]*\})[ \t]*$")
 FIGURE_ALT = "fig-alt"
+ATTRS_MAP = "attrs_map"
 
 
 def use_figures(md: MarkdownIt) -> None:
@@ -44,6 +45,7 @@ def _caption_attrs(state: StateCore) -> None:
         inline.content = inline.content[: match.start()]
         for name, value in attrs.items():
             table.attrSet(name, value)
+        table.meta[ATTRS_MAP] = token.map  # where they were written, for diagnostics
 
 
 def _figures(state: StateCore) -> None:
