@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import string
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,8 +14,11 @@ import jinja2
 from bookbuild import __version__
 from bookbuild.assets import image_names
 from bookbuild.cache import cache_dir
-from bookbuild.dates import format_date, format_era, iso_range, parse_date
+from bookbuild.collation import collation_key
+from bookbuild.dates import iso_range, parse_date
 from bookbuild.links import link_targets
+from bookbuild.localdates import format_local_date, format_local_era
+from bookbuild.locale import Messages, load_messages
 from bookbuild.markup import HtmlRenderer, Target, body_tokens, footnote_slices
 from bookbuild.model import Book, Chapter, Event
 from bookbuild.notes import NotePlan, chapter_fallback, note_numbers
@@ -23,26 +27,6 @@ from bookbuild.sections import Section, chapter_sections
 from bookbuild.timeline import layout_timeline
 from bookbuild.xref import References, extract_references
 from bookbuild.xrefhtml import reference_text
-
-LABELS = {
-    "colophon": "Colophon",
-    "chronology": "Chronology",
-    "glossary": "Glossary",
-    "contents": "Contents",
-    "cover": "Cover",
-    "notes": "Notes",
-    # Figures, tables and references to them; `{n}`, `{page}`, `{text}`, `{title}` are filled in.
-    "figure": "Figure\u00a0{n}",
-    "table": "Table\u00a0{n}",
-    "caption-separator": ": ",
-    "chapter-ref": "Chapter\u00a0{n}",
-    "section-ref": "{chapter}, {title}",
-    "title-ref": "\u201c{title}\u201d",
-    "page-ref": "p.\u00a0{page}",
-    "page-ref-text": "{text} (p.\u00a0{page})",
-    "list-of-figures": "List of Figures",
-    "list-of-tables": "List of Tables",
-}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -96,9 +80,9 @@ class EpubPage:
     sections: tuple[Section, ...] = ()
 
 
-def create_environment(styles: Path) -> jinja2.Environment:
-    """Return the Jinja environment for the theme in `styles`."""
-    return jinja2.Environment(
+def create_environment(styles: Path, messages: Messages | None = None) -> jinja2.Environment:
+    """Return the Jinja environment for the theme in `styles`, speaking `messages` (or English)."""
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(styles / "templates"),
         # Compiled templates are kept between builds; Jinja checks them against the sources.
         bytecode_cache=jinja2.FileSystemBytecodeCache(str(_template_cache())),
@@ -108,6 +92,35 @@ def create_environment(styles: Path) -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    messages = messages or load_messages("en", styles)[0]
+    env.globals.update(messages=messages, t=messages.text, tn=messages.count)
+    env.globals.update(labels=messages.labels(), running_foot=running_foot_css(messages))
+    env.globals["rtl"] = messages.locale.character_order == "right-to-left"
+    return env
+
+
+def messages_of(env: jinja2.Environment) -> Messages:
+    """Return the messages an environment speaks."""
+    messages = env.globals["messages"]
+    assert isinstance(messages, Messages)
+    return messages
+
+
+def running_foot_css(messages: Messages) -> str:
+    """Return the CSS `content` of the running foot, e.g. "Page " counter(page) " of " ..."""
+    parts = []
+    for literal, name, _, _ in string.Formatter().parse(messages.plain_template("running-foot")):
+        if literal:
+            parts.append(_css_string(literal))
+        if name:
+            parts.append(f"counter({name})")
+    return " ".join(parts) or "none"
+
+
+def _css_string(text: str) -> str:
+    # Hex escapes keep quotes, backslashes and `</style` out of the inline style sheet.
+    safe = "".join(c if c.isalnum() or c in " .,:;-" else f"\\{ord(c):x} " for c in text)
+    return f'"{safe}"'
 
 
 def _template_cache() -> Path:
@@ -130,8 +143,8 @@ def render_print(
 
     The notes in `fallback` (by id) are set at the end of their chapter rather than the page.
     """
-    chapters = _chapter_views(book, "print", fallback)
-    context = _context(book, chronology, chapters, link=lambda view: f"#{view.id}")
+    chapters = _chapter_views(book, "print", messages_of(env), fallback)
+    context = _context(book, chronology, chapters, env, link=lambda view: f"#{view.id}")
     context["paper"] = setup.size if setup else paper
     context["bleed"], context["marks"] = (setup.bleed, setup.marks) if setup else (None, None)
     return env.get_template("print.html").render(context)
@@ -148,10 +161,10 @@ def render_epub_pages(
     `page_numbers` gives the PDF page of each id, for page references and the lists' pages.
     """
     numbers = page_numbers or {}
-    chapters = _chapter_views(book, "epub", page_numbers=numbers)
-    context = _context(book, chronology, chapters, link=lambda view: view.file, pages=numbers)
+    chapters = _chapter_views(book, "epub", messages_of(env), page_numbers=numbers)
+    context = _context(book, chronology, chapters, env, link=lambda view: view.file, pages=numbers)
     template = env.get_template("epub_page.xhtml")
-    labels = context["labels"]
+    labels = messages_of(env).labels()
     documents: list[tuple[str, str, str, ChapterView | None]] = [
         ("cover.xhtml", labels["cover"], "cover", None),
         ("title.xhtml", book.meta.title, "titlepage", None),
@@ -185,7 +198,6 @@ def render_epub_nav(
     context = {
         "meta": book.meta,
         "pages": pages,
-        "labels": LABELS,
         "first_chapter": first_chapter,
         "page_list": page_list,
     }
@@ -196,7 +208,7 @@ def render_timeline_svg(
     book: Book, chronology: tuple[Event, ...], env: jinja2.Environment
 ) -> bytes | None:
     """Return the "at a glance" timeline as SVG, or None when the book has no eras."""
-    timeline = layout_timeline(book, chronology)
+    timeline = layout_timeline(book, chronology, messages_of(env))
     if timeline is None:
         return None
     return env.get_template("timeline.svg").render(timeline=timeline).encode("utf-8")
@@ -223,26 +235,29 @@ def _context(
     book: Book,
     chronology: tuple[Event, ...],
     chapters: list[ChapterView],
+    env: jinja2.Environment,
     link: Any,
     pages: Mapping[str, int] | None = None,
 ) -> dict[str, Any]:
     by_id = {view.id: view for view in chapters}
     notation = book.meta.era_notation
-    rows = [_row(event, by_id[event.chapter_id], link, notation) for event in chronology]
+    messages = messages_of(env)
+    rows = [_row(event, by_id[event.chapter_id], link, messages, notation) for event in chronology]
     return {
         "meta": book.meta,
         "front": [v for v in chapters if v.part == "front"],
         "body": [v for v in chapters if v.part == "chapter"],
         "back": [v for v in chapters if v.part == "back"],
         "chronology": rows,
-        "glossary": sorted(book.glossary, key=lambda entry: entry.term.casefold()),
+        "glossary": sorted(
+            book.glossary, key=lambda entry: collation_key(entry.term, book.meta.language)
+        ),
         "appendices": _appendices(book, chronology),
         "note_groups": [v for v in chapters if v.notes_html],
-        "labels": LABELS,
         "version": __version__,
-        "timeline": layout_timeline(book, chronology),
-        "edition": format_date(parse_date(book.meta.date)) if book.meta.date else None,
-        "lists": _lists(book, extract_references(book), by_id, link, pages or {}),
+        "timeline": layout_timeline(book, chronology, messages_of(env)),
+        "edition": _edition(book, messages),
+        "lists": _lists(book, extract_references(book), by_id, link, messages, pages or {}),
     }
 
 
@@ -251,9 +266,11 @@ def _lists(
     references: References,
     views: Mapping[str, ChapterView],
     link: Any,
+    messages: Messages,
     pages: Mapping[str, int],
 ) -> list[ListView]:
     """Return the lists of figures and of tables that book.yaml asks for, with entries."""
+    labels = messages.labels()
     lists = []
     for kind in book.meta.lists:
         targets = references.figures if kind == "figures" else references.tables
@@ -261,7 +278,7 @@ def _lists(
             continue
         entries = tuple(
             ListEntry(
-                label=reference_text(t, LABELS),
+                label=reference_text(t, labels),
                 title=t.title,
                 href=_target_href(link(views[t.chapter]), t.id),
                 page=pages.get(t.id),
@@ -269,7 +286,7 @@ def _lists(
             for t in targets
         )
         ident = f"list-of-{kind}"
-        lists.append(ListView(id=ident, title=LABELS[ident], entries=entries))
+        lists.append(ListView(id=ident, title=labels[ident], entries=entries))
     return lists
 
 
@@ -277,12 +294,19 @@ def _target_href(base: str, ident: str) -> str:
     return f"#{ident}" if base.startswith("#") else f"{base}#{ident}"
 
 
-def _row(event: Event, chapter: ChapterView, link: Any, notation: str) -> ChronologyRow:
+def _edition(book: Book, messages: Messages) -> str | None:
+    date = book.meta.date
+    return format_local_date(parse_date(date), "BCE", messages) if date else None
+
+
+def _row(
+    event: Event, chapter: ChapterView, link: Any, messages: Messages, notation: str
+) -> ChronologyRow:
     base = link(chapter)
     target = f"#{event.id}" if base.startswith("#") else f"{base}#{event.id}"
     return ChronologyRow(
         id=event.id,
-        date=format_date(event.date, notation),
+        date=format_local_date(event.date, notation, messages),
         iso_start=iso_range(event.date)[0],
         title=event.title,
         target=target,
@@ -293,6 +317,7 @@ def _row(event: Event, chapter: ChapterView, link: Any, notation: str) -> Chrono
 def _chapter_views(
     book: Book,
     target: Target,
+    messages: Messages,
     fallback: frozenset[str] = frozenset(),
     page_numbers: Mapping[str, int] | None = None,
 ) -> list[ChapterView]:
@@ -302,7 +327,7 @@ def _chapter_views(
         "image_srcs": image_names(book),
         "id_files": ids,
         "link_targets": link_targets(book, ids),
-        "labels": LABELS,
+        "labels": messages.labels(),
         "references": extract_references(book),
         "page_numbers": page_numbers or {},
     }
@@ -321,6 +346,7 @@ def _chapter_views(
             renderer,
             shared | _note_env(plan, chapter, numbers, target),
             book.meta.era_notation,
+            messages,
         )
         for part, chapter in ordered
     ]
@@ -361,7 +387,12 @@ def id_files(book: Book) -> dict[str, str]:
 
 
 def _chapter_view(
-    chapter: Chapter, part: str, renderer: HtmlRenderer, shared: dict[str, Any], notation: str
+    chapter: Chapter,
+    part: str,
+    renderer: HtmlRenderer,
+    shared: dict[str, Any],
+    notation: str,
+    messages: Messages,
 ) -> ChapterView:
     env = {
         **shared,
@@ -372,7 +403,7 @@ def _chapter_view(
     return ChapterView(
         id=chapter.id,
         title=chapter.title,
-        era=format_era(chapter.era, notation) if chapter.era else None,
+        era=format_local_era(chapter.era, notation, messages) if chapter.era else None,
         summary=chapter.summary,
         html=renderer.render(chapter.tokens, env),
         file=f"{chapter.id}.xhtml",
