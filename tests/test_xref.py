@@ -306,3 +306,54 @@ def test_what_becomes_a_figure_and_what_an_empty_link_prints(tmp_path: Path) -> 
     assert chapter.xpath("//x:aside//x:img[@alt='An image in a note']", namespaces=NS)
     captions = [text(c) for c in chapter.xpath("//x:caption", namespaces=NS)]
     assert captions == ["Table 1: A caption before its table"]
+
+
+GERMAN = """---
+title: Beweise
+---
+Die Karte ist @fig-karte, auf [](#fig-karte){.page-ref}; die Zahlen stehen in @tbl-zahlen.
+
+![Eine Karte](images/map.svg){#fig-karte}
+
+| Jahr | Kredite |
+|------|--------:|
+| 1955 | 45 |
+
+Table: Kredite nach Jahr {#tbl-zahlen}
+"""
+
+
+@pytest.mark.parametrize(
+    ("language", "figure", "caption", "table", "page", "title"),
+    [
+        (
+            "de",
+            "Abbildung 1",
+            "Abbildung 1: Eine Karte",
+            "Tabelle 1",
+            "S. ",
+            "Abbildungsverzeichnis",
+        ),
+        ("zh", "图1", "图1\uff1aEine Karte", "表1", "第", "插图目录"),
+    ],
+)
+def test_the_words_are_the_books_language(
+    tmp_path: Path, language: str, figure: str, caption: str, table: str, page: str, title: str
+) -> None:
+    root = tmp_path / "m"
+    (root / "chapters").mkdir(parents=True)
+    (root / "images").mkdir()
+    shutil.copy(CITED / "images" / "map.svg", root / "images")
+    (root / "book.yaml").write_text(
+        f"title: Beweise\nlanguage: {language}\nlists: [figures]\n"
+        "identifier: urn:uuid:2b7e2f1c-3d4a-4e5f-9a6b-7c8d9e0f1a2b\n"
+    )
+    (root / "chapters" / "01-beweise.md").write_text(GERMAN)
+    result = build(root, tmp_path / "dist", ("pdf", "epub"))
+    documents = dict(spine(output(result, ".epub")))
+    chapter = documents["beweise.xhtml"]
+    assert text(chapter.xpath("//x:figcaption", namespaces=NS)[0]) == caption
+    links = [text(a) for a in chapter.xpath("//x:p/x:a", namespaces=NS)]
+    assert links[0] == figure and links[2] == table
+    assert links[1].startswith(page) and re.search(r"\d", links[1])
+    assert text(documents["list-of-figures.xhtml"].xpath("//x:h1", namespaces=NS)[0]) == title
