@@ -21,7 +21,7 @@ DATA = Path(__file__).parent / "data"
 
 
 def rendered(book_dir: Path, memo: ChapterMemo | None) -> str:
-    book, _ = load_book(book_dir, memo)
+    book, _ = load_book(book_dir, memo=memo)
     return render_print(book, extract_chronology(book), create_environment(default_styles_dir()))
 
 
@@ -62,8 +62,8 @@ def test_warnings_of_a_kept_chapter_are_reported_on_every_rebuild(tmp_path: Path
     chapter = sorted((book_dir / "chapters").glob("*.md"))[0]
     chapter.write_text(chapter.read_text() + "\nA line with a control character: \x07.\n")
     memo = ChapterMemo()
-    first = load_book(book_dir, memo)[1]
-    second = load_book(book_dir, memo)[1]
+    first = load_book(book_dir, memo=memo)[1]
+    second = load_book(book_dir, memo=memo)[1]
     assert memo.hits == len(list((book_dir / "chapters").glob("*.md")))
     assert [d.format() for d in first] == [d.format() for d in second]
     assert any(str(chapter) in d.format() for d in second)
