@@ -273,6 +273,11 @@ What an empty link prints: [](#fig-a), [](#tbl-b), [](#ev-quarrel), [](#sec-back
 
 Text beside ![an inline image](images/map.svg) stays an image.
 
+- ![an image in a tight list](images/map.svg)
+- and text
+
+See [see @fig-a; @tbl-b, its first row].
+
 ![A figure](images/map.svg){#fig-a}
 
 [^n]: ![An image in a note](images/map.svg)
@@ -303,6 +308,10 @@ def test_what_becomes_a_figure_and_what_an_empty_link_prints(tmp_path: Path) -> 
     # Only the lone image outside the note is a figure; the uncaptioned table has no number.
     assert [f.get("id") for f in chapter.xpath("//x:figure", namespaces=NS)] == ["fig-a"]
     assert chapter.xpath("//x:p/x:img[@alt='an inline image']", namespaces=NS)
+    assert chapter.xpath("//x:li/x:img[@alt='an image in a tight list']", namespaces=NS)
+    several = chapter.xpath("//x:p[starts-with(., 'See ')]", namespaces=NS)[0]
+    assert text(several) == "See see Figure 1; Table 1, its first row."
+    assert [a.get("href") for a in several.iterfind(f"{X}a")] == ["#fig-a", "#tbl-b"]
     assert chapter.xpath("//x:aside//x:img[@alt='An image in a note']", namespaces=NS)
     captions = [text(c) for c in chapter.xpath("//x:caption", namespaces=NS)]
     assert captions == ["Table 1: A caption before its table"]
