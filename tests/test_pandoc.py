@@ -136,7 +136,7 @@ def test_line_blocks_keep_breaks_and_indentation(tmp_path: Path) -> None:
 def test_table_captions(tmp_path: Path, body: str) -> None:
     book = editions(tmp_path, {"01-a.md": chapter(body)})
     for edition in book.both("a.xhtml", "caption"):
-        assert edition == ["Counts of things"]
+        assert edition == ["Table 1: Counts of things"]  # numbered through the book
     assert book.epub("a.xhtml", "//x:table/*[1][self::x:caption]")
     assert not book.epub("a.xhtml", "//x:section/x:p")  # the caption is no paragraph
 
@@ -391,7 +391,7 @@ def test_simple_and_multiline_tables(tmp_path: Path) -> None:
     ]
     assert [c for c, _ in cells(first, "td")] == ["12"] * 4 + ["123"] * 4
     assert _text(first.xpath("x:caption", namespaces=NS)[0]) == (
-        "Demonstration of simple table syntax."
+        "Table 1: Demonstration of simple table syntax."
     )
     assert [c for c, _ in cells(second, "th")] == [
         "Centered Header",

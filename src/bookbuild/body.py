@@ -67,7 +67,7 @@ class ParsedBody:
         opener: Token | None = None
         for token in tokens:
             self._filter_attrs(token, self._line_of(token))
-            self._note_id(token, self._line_of(token))
+            self._note_id(token, self._attrs_line(token))
             self._note_anchor(token)
             if token.type == "inline":
                 self._walk_inline(token)
@@ -164,6 +164,12 @@ class ParsedBody:
     def _note_anchor(self, token: Token) -> None:
         if anchor := token.attrGet("id"):
             self.anchors.append(str(anchor))
+
+    def _attrs_line(self, token: Token) -> SourceLocation:
+        """Return where a block's attributes are written: a table's are on its caption's line."""
+        written = token.meta.get("attrs_map") if token.meta else None
+        line = self.first_line + (written or token.map or [0])[0]
+        return SourceLocation(path=self.source.path, line=line)
 
     def _line_of(self, token: Token) -> SourceLocation:
         line = self.first_line + (token.map[0] if token.map else 0)

@@ -74,6 +74,7 @@ BOOK_KEYS = (
     "bibliography",
     "citation-style",
     "nocite",
+    "lists",
 )
 ERA_NOTATIONS = ("BCE", "BC")
 CHAPTER_KEYS = ("title", "era", "summary", "id", "authors", "author")
@@ -84,7 +85,7 @@ _ID = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
 # Values that are never set as lines of text, so the word-length limit does not apply.
 _NOT_LAID_OUT = frozenset(
     {"identifier", "language", "slug", "date", "id", "era", "era-notation", "limits"}
-    | {"bibliography", "citation-style", "nocite"}
+    | {"bibliography", "citation-style", "nocite", "lists"}
 )
 # Editors' lock, swap and backup files (Emacs `.#x.md`, `#x.md#`, `x.md~`; Vim `.x.md.swp`).
 _NOT_A_CHAPTER = re.compile(r"^[.#]|~$")

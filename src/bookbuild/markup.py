@@ -13,9 +13,10 @@ from markdown_it.token import Token
 from mdit_py_plugins.attrs import attrs_block_plugin, attrs_plugin
 from mdit_py_plugins.footnote import footnote_plugin
 
-from bookbuild import notes
+from bookbuild import notes, xrefhtml
 from bookbuild.codeblocks import render_print_code
 from bookbuild.fancylists import use_fancy_lists
+from bookbuild.figures import use_figures
 from bookbuild.links import rendered_href
 from bookbuild.locale import quotes_for
 from bookbuild.pandoc import use_pandoc
@@ -38,6 +39,7 @@ def create_parser(language: str = "en") -> MarkdownIt:
     md.enable(["table", "replacements", "smartquotes"])
     md.use(attrs_plugin, spans=True).use(attrs_block_plugin).use(footnote_plugin)
     md.use(use_pandoc).use(use_pandoc_extras).use(use_fancy_lists).use(use_sections)
+    md.use(use_figures)
     md.core.ruler.push("bb_nbsp", _tie_numbers)
     return md
 
@@ -217,6 +219,10 @@ class HtmlRenderer:
         self.md.add_render_rule("footnote_ref", lambda _r, *args: self._footnote_ref(*args))
         self.md.add_render_rule("image", lambda _r, *args: self._image(*args))
         self.md.add_render_rule("link_open", lambda r, *args: self._link_open(r, *args))
+        self.md.add_render_rule("link_close", lambda r, *args: self._link_close(r, *args))
+        self.md.add_render_rule("figcaption_open", _caption_open)
+        self.md.add_render_rule("caption_open", _caption_open)
+        self.md.add_render_rule("xref", lambda _r, *args: self._xref(*args))
         self.md.add_render_rule("table_open", _table_open)
         self.md.add_render_rule("table_close", _table_close)
         self.md.add_render_rule("th_open", _th_open)
@@ -307,13 +313,36 @@ class HtmlRenderer:
         token = tokens[idx]
         href = str(token.attrGet("href") or "")
         resolved = rendered_href(href, env, self.target)
+        empty = idx + 1 < len(tokens) and tokens[idx + 1].type == "link_close"
+        if xrefhtml.is_page_ref(token) and href.startswith("#"):
+            return xrefhtml.page_ref_open(token, resolved, empty, env, self.target)
         if resolved != href:
             token = token.copy(attrs={**token.attrs, "href": resolved})
-        return str(renderer.renderToken([token], 0, options, env))
+        opening = str(renderer.renderToken([token], 0, options, env))
+        if empty and href.startswith("#"):  # `[](#fig-map)` says what it points at: "Figure 3"
+            return opening + xrefhtml.empty_link_text(resolved.partition("#")[2], env)
+        return opening
+
+    def _link_close(
+        self, renderer: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any
+    ) -> str:
+        """End a page reference with its page number; any other link as it is."""
+        opening = _link_opening(tokens, idx)
+        if opening is not None and xrefhtml.is_page_ref(tokens[opening]):
+            href = str(tokens[opening].attrGet("href") or "")
+            if href.startswith("#"):
+                found = rendered_href(href, env, self.target).partition("#")[2]
+                return xrefhtml.page_ref_close(found, opening == idx - 1, env, self.target)
+        return str(renderer.renderToken(tokens, idx, options, env))
+
+    def _xref(self, tokens: Sequence[Token], idx: int, _o: Any, env: Any) -> str:
+        return xrefhtml.render_xref(
+            tokens[idx], env, lambda href: rendered_href(href, env, self.target)
+        )
 
     def _image(self, tokens: Sequence[Token], idx: int, _o: Any, env: Any) -> str:
         token = tokens[idx]
-        alt = plain_text(token.children or [])
+        alt = token.meta.get("fig-alt") or plain_text(token.children or [])
         src = env["image_srcs"].get(str(token.attrGet("src")), str(token.attrGet("src")))
         title = token.attrGet("title")
         extra = f' title="{_escape(str(title))}"' if title else ""
@@ -326,8 +355,26 @@ class HtmlRenderer:
         return f'<img src="{_escape(src)}" alt="{_escape(alt)}"{extra} />'
 
 
-def _table_open(_r: Any, _t: Sequence[Token], _i: int, _o: Any, _e: Any) -> str:
-    return '<div class="table-wrap"><table>\n'
+def _table_open(_r: Any, tokens: Sequence[Token], idx: int, _o: Any, _e: Any) -> str:
+    # The id goes on the wrapper, whose box starts where the table's caption does.
+    ident = tokens[idx].attrGet("id")
+    attr = f' id="{_escape(str(ident))}"' if ident else ""
+    return f'<div class="table-wrap"{attr}><table>\n'
+
+
+def _caption_open(r: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
+    opening = str(r.renderToken(tokens, idx, options, env))
+    return opening + xrefhtml.caption_number(tokens, idx, env)
+
+
+def _link_opening(tokens: Sequence[Token], idx: int) -> int | None:
+    """Return the index of the link_open that the link_close at `idx` closes."""
+    depth = 0
+    for n in range(idx - 1, -1, -1):
+        depth += {"link_close": 1, "link_open": -1}.get(tokens[n].type, 0)
+        if depth < 0:
+            return n
+    return None
 
 
 def _table_close(_r: Any, _t: Sequence[Token], _i: int, _o: Any, _e: Any) -> str:

@@ -33,6 +33,8 @@ RESERVED_IDS = frozenset(
         "page-list",
         "colophon",
         "notes",
+        "list-of-figures",
+        "list-of-tables",
     }
 )
 
@@ -148,6 +150,7 @@ class Metadata:
     era_notation: str = "BCE"  # how dates before the common era are labelled: BCE or BC
     notes: Placement = "page"
     note_numbering: Numbering = "chapter"
+    lists: tuple[str, ...] = ()  # the lists after the contents: "figures", "tables"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -52,6 +52,7 @@ from bookbuild.render import (
     render_print,
     render_timeline_svg,
 )
+from bookbuild.xref import apply_references
 
 DEFAULT_EPOCH = 946684800  # 2000-01-01T00:00:00Z, for a book that gives no date
 
@@ -87,6 +88,9 @@ def load_book(
     found += tuple(lint_coverage(book))
     # `build: {notes: ...}` is the book's own setting, over the top-level `notes:` key.
     book = apply_note_settings(book, config.notes, config.note_numbering)
+    if not has_errors(found):
+        book, referred = apply_references(book)
+        found += referred
     if not has_errors(found):
         book, cited = apply_citations(book, _bibliography_title(book, styles))
         found += cited
@@ -138,6 +142,7 @@ def build(
     staged: dict[str, bytes] = {}
     diagnostics = [*found, *catalog_notes]
     starts: tuple[PageStart, ...] = ()
+    anchors: Mapping[str, int] = {}
     pages = None
 
     def render(fallback: frozenset[str] = frozenset()) -> str:
@@ -149,13 +154,14 @@ def build(
         progress("laying out and writing the PDF")
         pdf = build_pdf_bytes(book, render, assets, pdf_variant, epoch)
         staged[f"{slug}.pdf"], starts, pages = pdf.data, pdf.starts, pdf.pages
+        anchors = pdf.anchors
         diagnostics += pdf.warnings
         html = pdf.html  # with the notes the layout moved, so the HTML reproduces the PDF
     if "html" in formats:
         staged.update(build_html_folder(slug, html, assets))
     if {"epub", "kepub"} & set(formats):
         progress("writing the EPUB")
-        epub = build_epub_bytes(book, chronology, env, assets, epoch, starts)
+        epub = build_epub_bytes(book, chronology, env, assets, epoch, starts, anchors)
         staged |= {f"{slug}.epub": epub} if "epub" in formats else {}
     if "kepub" in formats:
         from bookbuild.kepub import build_kepub
@@ -197,6 +203,7 @@ class PdfOutput:
     pages: int
     warnings: tuple[Diagnostic, ...]
     html: str
+    anchors: Mapping[str, int]  # the page on which each id starts
 
 
 def build_pdf_bytes(
@@ -241,6 +248,7 @@ def build_pdf_bytes(
         pages=len(document.pages),
         warnings=tuple(warnings),
         html=placed.html,
+        anchors=pdf.page_map(document),
     )
 
 
@@ -286,12 +294,14 @@ def build_epub_bytes(
     assets: Mapping[str, Asset],
     epoch: int,
     starts: Sequence[PageStart] = (),
+    anchors: Mapping[str, int] | None = None,
 ) -> bytes:
-    """Return the EPUB's bytes, with the PDF's page breaks when the PDF was laid out."""
+    """Return the EPUB's bytes, with the PDF's page breaks and page numbers when laid out."""
     from bookbuild import epub  # EbookLib only loads for EPUB builds
     from bookbuild.cover import cached_cover
 
-    pages, targets = insert_page_breaks(render_epub_pages(book, chronology, env), starts)
+    documents = render_epub_pages(book, chronology, env, anchors)
+    pages, targets = insert_page_breaks(documents, starts)
     nav = render_epub_nav(book, pages, targets, env)
     epub_assets = {
         name: asset

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import string
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,8 @@ from bookbuild.notes import NotePlan, chapter_fallback, note_numbers
 from bookbuild.printsetup import PrintSetup
 from bookbuild.sections import Section, chapter_sections
 from bookbuild.timeline import layout_timeline
+from bookbuild.xref import References, extract_references
+from bookbuild.xrefhtml import reference_text
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -49,6 +51,23 @@ class ChronologyRow:
     title: str
     target: str
     chapter: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ListEntry:
+    label: str  # "Figure 3"
+    title: str
+    href: str
+    page: int | None  # the PDF's page, in the EPUB when the PDF was laid out
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ListView:
+    """A list of figures or of tables, set after the contents."""
+
+    id: str
+    title: str
+    entries: tuple[ListEntry, ...]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -132,16 +151,24 @@ def render_print(
 
 
 def render_epub_pages(
-    book: Book, chronology: tuple[Event, ...], env: jinja2.Environment
+    book: Book,
+    chronology: tuple[Event, ...],
+    env: jinja2.Environment,
+    page_numbers: Mapping[str, int] | None = None,
 ) -> tuple[EpubPage, ...]:
-    """Return the EPUB's content documents, in reading order."""
-    chapters = _chapter_views(book, "epub", messages_of(env))
-    context = _context(book, chronology, chapters, env, link=lambda view: view.file)
+    """Return the EPUB's content documents, in reading order.
+
+    `page_numbers` gives the PDF page of each id, for page references and the lists' pages.
+    """
+    numbers = page_numbers or {}
+    chapters = _chapter_views(book, "epub", messages_of(env), page_numbers=numbers)
+    context = _context(book, chronology, chapters, env, link=lambda view: view.file, pages=numbers)
     template = env.get_template("epub_page.xhtml")
     labels = messages_of(env).labels()
     documents: list[tuple[str, str, str, ChapterView | None]] = [
         ("cover.xhtml", labels["cover"], "cover", None),
         ("title.xhtml", book.meta.title, "titlepage", None),
+        *((f"{v.id}.xhtml", v.title, v.id, None) for v in context["lists"]),
         *((c.file, c.title, c.part, c) for c in context["front"] + context["body"]),
         *((f"{kind}.xhtml", labels[kind], kind, None) for kind in _appendices(book, chronology)),
         *((c.file, c.title, c.part, c) for c in context["back"]),
@@ -210,6 +237,7 @@ def _context(
     chapters: list[ChapterView],
     env: jinja2.Environment,
     link: Any,
+    pages: Mapping[str, int] | None = None,
 ) -> dict[str, Any]:
     by_id = {view.id: view for view in chapters}
     notation = book.meta.era_notation
@@ -229,7 +257,41 @@ def _context(
         "version": __version__,
         "timeline": layout_timeline(book, chronology, messages_of(env)),
         "edition": _edition(book, messages),
+        "lists": _lists(book, extract_references(book), by_id, link, messages, pages or {}),
     }
+
+
+def _lists(
+    book: Book,
+    references: References,
+    views: Mapping[str, ChapterView],
+    link: Any,
+    messages: Messages,
+    pages: Mapping[str, int],
+) -> list[ListView]:
+    """Return the lists of figures and of tables that book.yaml asks for, with entries."""
+    labels = messages.labels()
+    lists = []
+    for kind in book.meta.lists:
+        targets = references.figures if kind == "figures" else references.tables
+        if not targets:
+            continue
+        entries = tuple(
+            ListEntry(
+                label=reference_text(t, labels),
+                title=t.title,
+                href=_target_href(link(views[t.chapter]), t.id),
+                page=pages.get(t.id),
+            )
+            for t in targets
+        )
+        ident = f"list-of-{kind}"
+        lists.append(ListView(id=ident, title=labels[ident], entries=entries))
+    return lists
+
+
+def _target_href(base: str, ident: str) -> str:
+    return f"#{ident}" if base.startswith("#") else f"{base}#{ident}"
 
 
 def _edition(book: Book, messages: Messages) -> str | None:
@@ -253,7 +315,11 @@ def _row(
 
 
 def _chapter_views(
-    book: Book, target: Target, messages: Messages, fallback: frozenset[str] = frozenset()
+    book: Book,
+    target: Target,
+    messages: Messages,
+    fallback: frozenset[str] = frozenset(),
+    page_numbers: Mapping[str, int] | None = None,
 ) -> list[ChapterView]:
     renderer = HtmlRenderer(target)
     ids = id_files(book)
@@ -262,6 +328,8 @@ def _chapter_views(
         "id_files": ids,
         "link_targets": link_targets(book, ids),
         "labels": messages.labels(),
+        "references": extract_references(book),
+        "page_numbers": page_numbers or {},
     }
     parts = [("front", book.front_matter), ("chapter", book.body), ("back", book.back_matter)]
     ordered = [(part, chapter) for part, chapters in parts for chapter in chapters]
