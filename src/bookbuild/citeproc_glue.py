@@ -204,10 +204,13 @@ def format_citations(
     }
     bibliography.sort()
     title = LABELS.get(language.split("-")[0].lower(), LABELS["en"])
-    entries = tuple(
-        (key, str(entry))
-        for key, entry in zip(bibliography.keys, bibliography.bibliography(), strict=True)
+    # Item by item, because a style may leave a work out (Chicago an encyclopedia entry with no
+    # author), and the rendered list would no longer line up with the keys.
+    rendered = (
+        (key, style.csl.render_bibliography([item]))
+        for key, item in zip(bibliography.keys, bibliography.items, strict=True)
     )
+    entries = tuple((key, str(out[0])) for key, out in rendered if out)
     return Formatted(by_token=by_token, entries=entries, title=title)
 
 
@@ -238,20 +241,48 @@ def _done(occurrence: Occurrence, html: str, source: Source, style: Style) -> Do
 
 
 def _author_names(reference: Any) -> str:
-    names = [getattr(n, "family", "") or "" for n in reference.get("author") or ()]
+    # A corporate or literal author ("Wikipedia contributors") has no family name.
+    names = [str(n.get("family") or n.get("literal") or "") for n in reference.get("author") or ()]
     names = [n for n in names if n]
     if len(names) > 3:
         return f"{names[0]} et al."
     return " and ".join(names) if len(names) < 3 else f"{names[0]}, {names[1]} and {names[2]}"
 
 
+_URL = re.compile(r"https?://[^\s<>\"]+?(?=[.,;]?(?:\s|<|$))")
+
+
+def _link_urls(html: str) -> str:
+    """Return an entry with its URLs as links: citeproc-py's HTML prints them as bare text."""
+    return _URL.sub(lambda m: f'<a class="url" href="{m[0]}">{m[0]}</a>', html)
+
+
 def render_bibliography(formatted: Formatted, entry_id: Callable[[str], str]) -> str:
     """Return the bibliography's XHTML: one entry per work, each with the id citations link to."""
     items = "".join(
-        f'<li id="{entry_id(key)}" class="csl-entry">{html}</li>\n'
+        f'<li id="{entry_id(key)}" class="csl-entry">{_link_urls(html)}</li>\n'
         for key, html in formatted.entries
     )
     return (
         '<section class="references" role="doc-bibliography" epub:type="bibliography" '
         f'aria-label="{formatted.title}">\n<ul class="bibliography">\n{items}</ul>\n</section>\n'
     )
+
+
+LABEL_STYLE = Path(__file__).parent / "csl" / "source-label.csl"
+
+
+def format_labels(source: Source, keys: Sequence[str], language: str) -> dict[str, str]:
+    """Return each work's short label (HTML) for the chronology and glossary, by key.
+
+    Every label is formatted on a fresh bibliography of its own, so no label takes a
+    disambiguating form or a position ("ibid.") from another.
+    """
+    style = _style(str(LABEL_STYLE), language)
+    labels = {}
+    for key in keys:
+        bibliography = CitationStylesBibliography(style, source.data, formatter.html)
+        citation = Citation([CitationItem(key)])
+        bibliography.register(citation)
+        labels[key] = str(bibliography.cite(citation, _ignore))
+    return labels

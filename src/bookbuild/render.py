@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import jinja2
+from markupsafe import Markup
 
 from bookbuild import __version__
 from bookbuild.assets import image_names
@@ -29,6 +30,13 @@ LABELS = {
     "contents": "Contents",
     "cover": "Cover",
     "notes": "Notes",
+    "source": "Source",
+    "context": "Context",
+    "sources_legend": "The Source column names the work each entry comes from; each name links "
+    "to its entry in the bibliography.",
+    "context_legend": "Entries marked “Context” are background to the history this book tells, "
+    "listed so that the other entries can be placed in time.",
+    "glossary_source": "Source:",
 }
 
 
@@ -47,6 +55,14 @@ class ChapterView:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class SourceRef:
+    """A work as an entry cites it: its short label (HTML) and the link to its entry."""
+
+    label: Markup
+    href: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ChronologyRow:
     id: str
     date: str
@@ -54,6 +70,8 @@ class ChronologyRow:
     title: str
     target: str
     chapter: str
+    sources: tuple[SourceRef, ...] = ()
+    context: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -103,6 +121,7 @@ def render_print(
     chapters = _chapter_views(book, "print", fallback)
     context = _context(book, chronology, chapters, link=lambda view: f"#{view.id}")
     context["paper"] = setup.size if setup else paper
+    context["epub_types"] = False
     context["bleed"], context["marks"] = (setup.bleed, setup.marks) if setup else (None, None)
     return env.get_template("print.html").render(context)
 
@@ -113,6 +132,7 @@ def render_epub_pages(
     """Return the EPUB's content documents, in reading order."""
     chapters = _chapter_views(book, "epub")
     context = _context(book, chronology, chapters, link=lambda view: view.file)
+    context["epub_types"] = True
     template = env.get_template("epub_page.xhtml")
     labels = context["labels"]
     documents: list[tuple[str, str, str, ChapterView | None]] = [
@@ -186,7 +206,15 @@ def _context(
 ) -> dict[str, Any]:
     by_id = {view.id: view for view in chapters}
     notation = book.meta.era_notation
-    rows = [_row(event, by_id[event.chapter_id], link, notation) for event in chronology]
+    cite = _source_refs(book, by_id, link)
+    rows = [
+        replace(
+            _row(event, by_id[event.chapter_id], link, notation),
+            sources=cite(event.sources),
+            context=event.context,
+        )
+        for event in chronology
+    ]
     return {
         "meta": book.meta,
         "front": [v for v in chapters if v.part == "front"],
@@ -194,6 +222,9 @@ def _context(
         "back": [v for v in chapters if v.part == "back"],
         "chronology": rows,
         "glossary": sorted(book.glossary, key=lambda entry: entry.term.casefold()),
+        "glossary_sources": {entry.id: cite(entry.sources) for entry in book.glossary},
+        "has_sources": any(row.sources for row in rows),
+        "has_context": any(row.context for row in rows),
         "appendices": _appendices(book, chronology),
         "note_groups": [v for v in chapters if v.notes_html],
         "labels": LABELS,
@@ -201,6 +232,31 @@ def _context(
         "timeline": layout_timeline(book, chronology),
         "edition": format_date(parse_date(book.meta.date)) if book.meta.date else None,
     }
+
+
+def _source_refs(
+    book: Book, by_id: dict[str, ChapterView], link: Any
+) -> Callable[[Sequence[str]], tuple[SourceRef, ...]]:
+    """Return a function giving the works named by keys, linked into the bibliography."""
+    works = {work.key: work for work in book.works}
+    holders = {anchor: c.id for c in book.chapters for anchor in c.anchors}
+
+    def href(entry_id: str | None) -> str | None:
+        if entry_id is None or entry_id not in holders:
+            return None
+        base = link(by_id[holders[entry_id]])
+        return f"#{entry_id}" if base.startswith("#") else f"{base}#{entry_id}"
+
+    def refs(keys: Sequence[str]) -> tuple[SourceRef, ...]:
+        found = [works.get(key.lower()) for key in keys]
+        return tuple(
+            SourceRef(label=Markup(w.label), href=href(w.entry_id))
+            if w
+            else SourceRef(label=Markup.escape(key), href=None)
+            for key, w in zip(keys, found, strict=True)
+        )
+
+    return refs
 
 
 def _row(event: Event, chapter: ChapterView, link: Any, notation: str) -> ChronologyRow:
