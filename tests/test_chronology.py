@@ -316,7 +316,8 @@ def epub_chronology(epub_path: Path) -> list[str]:
     with zipfile.ZipFile(epub_path) as zf:
         (name,) = [n for n in zf.namelist() if n.endswith("chronology.xhtml")]
         root = etree.fromstring(zf.read(name))
-    cells = root.xpath("//x:td[@class='chrono-title']", namespaces={"x": root.nsmap[None]})
+    # The title is the cell's link; a context entry's label stands before it.
+    cells = root.xpath("//x:td[@class='chrono-title']/x:a", namespaces={"x": root.nsmap[None]})
     # The EPUB puts soft hyphens into table cells for small screens; they read as nothing.
     return [" ".join("".join(cell.itertext()).replace("\u00ad", "").split()) for cell in cells]
 

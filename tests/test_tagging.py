@@ -17,7 +17,7 @@ from lxml import html as lxml_html
 
 from bookbuild import tagging
 from bookbuild.pipeline import BuildResult, build
-from tests.conftest import FIXTURE, MANUSCRIPT, output
+from tests.conftest import DATA, FIXTURE, MANUSCRIPT, output
 from tests.pdftags import (
     Element,
     marked_properties,
@@ -101,8 +101,9 @@ summary: How the trade grew in stage {number + 1}.
     return root
 
 
+SOURCED = DATA / "sourced"  # a chronology with a source column, context rows and a bibliography
 VARIANTS = ("pdf/ua-1", "pdf/a-3a")
-BOOKS = ("fixture", "briefing", "unseen")
+BOOKS = ("fixture", "briefing", "unseen", "sourced")
 
 
 @pytest.fixture(scope="module")
@@ -111,7 +112,7 @@ def builds(
 ) -> dict[tuple[str, str], Path]:
     """Build each book's PDF in both variants (the fixture's PDF/UA-1 build is shared)."""
     unseen = write_unseen_manuscript(tmp_path_factory.mktemp("unseen") / "book")
-    sources = {"fixture": FIXTURE, "briefing": MANUSCRIPT, "unseen": unseen}
+    sources = {"fixture": FIXTURE, "briefing": MANUSCRIPT, "unseen": unseen, "sourced": SOURCED}
     pdfs = {("fixture", "pdf/ua-1"): output(fixture_build, ".pdf")}
     for book in BOOKS:
         for variant in VARIANTS:
@@ -247,8 +248,11 @@ def test_lists_nest_inside_list_bodies(builds: dict[tuple[str, str], Path]) -> N
     assert "1." in {str(e.obj.get("/ActualText", "")) for e in labels}
 
 
-def test_table_headers_have_scope_and_cells_name_them(builds: dict[tuple[str, str], Path]) -> None:
-    _, tree = tree_of(builds[("fixture", "pdf/ua-1")])
+@pytest.mark.parametrize("book", ["fixture", "sourced"])
+def test_table_headers_have_scope_and_cells_name_them(
+    builds: dict[tuple[str, str], Path], book: str
+) -> None:
+    _, tree = tree_of(builds[(book, "pdf/ua-1")])
     headers = [e for e in tree.walk() if e.role == "TH"]
     cells = [e for e in tree.walk() if e.role == "TD"]
     assert headers and cells
