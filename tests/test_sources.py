@@ -299,3 +299,30 @@ def test_the_briefing_asks_for_sources_and_a_missing_one_is_an_error_at_its_line
         f"{glossary}:{m + 1}:3",
     ]
     assert reported[0].endswith("[BB640]") and reported[1].endswith("[BB641]")
+
+
+def test_markup_in_a_bibliography_reaches_the_epub_as_text(tmp_path: Path) -> None:
+    """citeproc-py does not escape titles: a `<script>` or a bare `&` must stay text."""
+    root = tmp_path / "book"
+    (root / "chapters").mkdir(parents=True)
+    (root / "book.yaml").write_text(
+        "title: T\nlanguage: en\nidentifier: urn:uuid:12345678-1234-1234-1234-123456789abc\n"
+        "bibliography: refs.json\ncitation-style: chicago-author-date\n"
+    )
+    title = "Tirana <script>alert(1)</script> & <i>Moscow"
+    (root / "refs.json").write_text(
+        '[{"id": "x", "type": "book", "title": "' + title.replace('"', '\\"') + '", '
+        '"author": [{"family": "Bad & <b>Co"}], "issued": {"date-parts": [[2001]]}}]'
+    )
+    (root / "chapters" / "01-a.md").write_text(
+        "---\ntitle: A\nera: 1959/1960\n---\n"
+        '[Khrushchev came]{.event date="1959" source="@x"}, as @x [p. 2] says.\n'
+    )
+    result = build(root, tmp_path / "out", ("epub",))
+    docs = epub_docs(output(result, ".epub"))  # every document parses: well-formed XHTML
+    for doc in docs.values():
+        assert doc.xpath("//x:script", namespaces=NS) == []
+    entry = text(docs["bibliography.xhtml"].xpath("//x:li[@class='csl-entry']", namespaces=NS)[0])
+    assert "<script>alert(1)</script> &" in entry
+    source = docs["chronology.xhtml"].xpath("//x:td[@class='chrono-source']", namespaces=NS)[0]
+    assert "<script>alert(1)</script>" in text(source)

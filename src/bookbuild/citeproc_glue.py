@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import io
 import json
 import logging
@@ -199,7 +200,7 @@ def format_citations(
         bibliography.register(Citation([CitationItem(k) for k in nocite]))
     logging.getLogger("citeproc").setLevel(logging.ERROR)
     by_token = {
-        id(o.token): _done(o, str(bibliography.cite(c, _ignore)), source, style)
+        id(o.token): _done(o, safe_html(str(bibliography.cite(c, _ignore))), source, style)
         for o, c in zip(occurrences, citations, strict=True)
     }
     bibliography.sort()
@@ -210,7 +211,7 @@ def format_citations(
         (key, style.csl.render_bibliography([item]))
         for key, item in zip(bibliography.keys, bibliography.items, strict=True)
     )
-    entries = tuple((key, str(out[0])) for key, out in rendered if out)
+    entries = tuple((key, safe_html(str(out[0]))) for key, out in rendered if out)
     return Formatted(by_token=by_token, entries=entries, title=title)
 
 
@@ -235,7 +236,7 @@ def _done(occurrence: Occurrence, html: str, source: Source, style: Style) -> Do
     suppress = occurrence.in_text or occurrence.cites[0].suppress_author
     if suppress and not style.is_note and names:
         # citeproc-py has no suppress-author: the name is taken out of the formatted cite.
-        html = re.sub(rf"{re.escape(names)}[,]?\s*", "", html, count=1)
+        html = re.sub(rf"{re.escape(_escape(names))}[,]?\s*", "", html, count=1)
     author = names if occurrence.in_text else ""
     return Done(key=key, html=html, author=author, in_note=occurrence.in_note)
 
@@ -247,6 +248,43 @@ def _author_names(reference: Any) -> str:
     if len(names) > 3:
         return f"{names[0]} et al."
     return " and ".join(names) if len(names) < 3 else f"{names[0]}, {names[1]} and {names[2]}"
+
+
+# The formatting tags citeproc-py's HTML formatter writes (its "light" <l> is no HTML element).
+_TAG = re.compile(r'</?(?:i|b|l|u|sup|sub)>|<span style="font-variant:small-caps;">|</span>')
+
+
+def safe_html(formatted: str) -> str:
+    """Return citeproc-py's HTML with only its own formatting tags, balanced; the rest as text.
+
+    citeproc-py 0.11 does not escape the bibliography's text, so a title holding `<script>` or
+    a bare `&` would otherwise reach both editions as markup (or break the EPUB's XHTML).
+    """
+    out: list[str] = []
+    stack: list[str] = []
+    position = 0
+    for match in _TAG.finditer(formatted):
+        out.append(_escape(formatted[position : match.start()]))
+        position = match.end()
+        tag = match[0]
+        name = tag.strip("</>").split()[0]
+        if name == "l":
+            continue
+        if not tag.startswith("</"):
+            stack.append(name)
+            out.append(tag)
+        elif stack and stack[-1] == name:
+            stack.pop()
+            out.append(tag)
+        else:
+            out.append(_escape(tag))
+    out.append(_escape(formatted[position:]))
+    out.extend(f"</{name}>" for name in reversed(stack))
+    return "".join(out)
+
+
+def _escape(text: str) -> str:
+    return html.escape(html.unescape(text), quote=False)
 
 
 _URL = re.compile(r"https?://[^\s<>\"]+?(?=[.,;]?(?:\s|<|$))")
@@ -284,5 +322,5 @@ def format_labels(source: Source, keys: Sequence[str], language: str) -> dict[st
         bibliography = CitationStylesBibliography(style, source.data, formatter.html)
         citation = Citation([CitationItem(key)])
         bibliography.register(citation)
-        labels[key] = str(bibliography.cite(citation, _ignore))
+        labels[key] = safe_html(str(bibliography.cite(citation, _ignore)))
     return labels
