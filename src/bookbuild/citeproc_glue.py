@@ -298,7 +298,9 @@ def _link_urls(html: str) -> str:
 def render_bibliography(formatted: Formatted, entry_id: Callable[[str], str]) -> str:
     """Return the bibliography's XHTML: one entry per work, each with the id citations link to."""
     items = "".join(
-        f'<li id="{entry_id(key)}" class="csl-entry">{_link_urls(html)}</li>\n'
+        # The block id lets a PDF page that starts inside the list get its EPUB page marker.
+        f'<li id="{entry_id(key)}" class="csl-entry" data-b="{entry_id(key)}">'
+        f"{_link_urls(html)}</li>\n"
         for key, html in formatted.entries
     )
     return (
