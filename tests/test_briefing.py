@@ -14,7 +14,11 @@ ROOT = Path(__file__).resolve().parents[1]
 MANUSCRIPT = ROOT / "manuscript"
 CHAPTERS = MANUSCRIPT / "chapters"
 GLOSSARY = MANUSCRIPT / "glossary.yaml"
-SEED = Path(__file__).resolve().parents[2] / "shared" / "seed" / "000_585accfd8715a167.txt"
+# The seed sits in shared/ beside the checkout, or one level further up from a git worktree.
+_SEEDS = [p / "shared" / "seed" / "000_585accfd8715a167.txt" for p in Path(__file__).parents[2:4]]
+SEED = next((p for p in _SEEDS if p.exists()), _SEEDS[0])
+BIBLIOGRAPHY = MANUSCRIPT / "bibliography.json"
+MAIN_WORK = "albania-russia"
 
 SHINGLE = 10
 ALLOWED_KINDS = {"person", "organisation", "state", "place", "treaty", "event", "concept"}
@@ -150,3 +154,74 @@ def test_briefing_passes_bookbuild_check_strict():
     err = io.StringIO()
     code = main(["check", "--strict", str(MANUSCRIPT)], stdout=io.StringIO(), stderr=err)
     assert (code, err.getvalue()) == (0, "")
+
+
+# Thirty events that the seed article's own text tells (not its link previews), by their titles.
+MAIN_EVENTS = [
+    "Albania declares independence from the Ottoman Empire",
+    "Russia and France oppose Albanian aims",
+    "Diplomatic relations established",
+    "Hoxha travels to Moscow for trade talks",
+    "Hoxha backs Stalin in the Tito–Stalin split",
+    "Albania joins Comecon",
+    "Albania has received major Soviet and socialist loans",
+    "Khrushchev criticises Stalin",
+    "Khrushchev visits Albania",
+    "Khrushchev’s remark at Butrint",
+    "Albania refuses to criticise China",
+    "Hoxha speaks against Soviet ideological errors",
+    "Hoxha calls the Soviet ambassador a saboteur",
+    "Khrushchev criticises Albania at the Twenty-Second Congress",
+    "Hoxha’s ‘eat grass’ speech",
+    "Soviet Union breaks off relations with Albania",
+    "Albania seizes the empty Soviet embassy",
+    "Hoxha demands a Soviet apology and reparations",
+    "Albania withdraws from the Warsaw Pact",
+    "Diplomatic relations restored",
+    "Meksi’s official visit to Moscow",
+    "Russian embassy staff in Tirana tripled",
+    "Primakov’s letter on ‘Albanian terrorism’",
+    "Foreign Minister Paskal Milo visits Russia",
+    "Ilir Meta visits Moscow",
+    "Albania opposes the annexation of Crimea",
+    "Albania expels two Russian diplomats",
+    "Zakharova criticises Rama over uniting Albania and Kosovo",
+    "Albanian leaders condemn the invasion",
+    "Russia lists Albania as unfriendly",
+]
+ATTR = re.compile(r'([\w-]+)="([^"]*)"')
+
+
+def events():
+    """Return each event's attributes (title, date, source...) as written."""
+    found = []
+    for body in chapter_bodies().values():
+        for match in EVENT.finditer(body):
+            found.append(dict(ATTR.findall(match[0])))
+    return found
+
+
+def bibliography_keys():
+    import json
+
+    return {entry["id"] for entry in json.loads(BIBLIOGRAPHY.read_text(encoding="utf-8"))}
+
+
+def test_the_main_events_of_the_seed_are_all_in_the_chronology_citing_the_article():
+    by_title = {e.get("title"): e for e in events()}
+    missing = [t for t in MAIN_EVENTS if t not in by_title]
+    assert not missing, f"main events missing: {missing}"
+    assert len(MAIN_EVENTS) == len(set(MAIN_EVENTS)) == 30
+    for title in MAIN_EVENTS:
+        assert "@" + MAIN_WORK in by_title[title].get("source", ""), title
+
+
+def test_every_event_and_glossary_entry_names_works_of_the_bibliography():
+    keys = bibliography_keys()
+    for event in events():
+        named = [k.strip().lstrip("@") for k in event.get("source", "").split(";") if k.strip()]
+        assert named and set(named) <= keys, event
+    for entry in load_glossary():
+        named = entry.get("source")
+        named = [named] if isinstance(named, str) else named
+        assert named and set(named) <= keys, entry["term"]

@@ -307,8 +307,24 @@ def pdf_chronology(pdf_path: Path, until: str = "afterword") -> str:
         name: reader.get_destination_page_number(d) for name, d in reader.named_destinations.items()
     }
     with pdfplumber.open(pdf_path) as pdf:
-        texts = [p.extract_text() for p in pdf.pages[pages["chronology"] : pages[until]]]
+        texts = [_event_column(p) for p in pdf.pages[pages["chronology"] : pages[until]]]
     return " ".join(" ".join(texts).split())
+
+
+def _event_column(page: pdfplumber.page.Page) -> str:
+    """Return the text of a chronology page's Event column, its words joined where hyphenated.
+
+    The column runs from its header to the next one (Source, or Page), which every page repeats;
+    a title may wrap in it, and a hyphen the layout added (drawn as U+2010) ends the line.
+    """
+    words = page.extract_words()
+    headers = [w for w in words if w["text"] in ("Date", "Event", "Source", "Page")]
+    event = next(w for w in headers if w["text"] == "Event")
+    # The next header on the header row ("Page" also starts the running foot).
+    row = [w for w in headers if abs(w["top"] - event["top"]) < 2]
+    right = min(w["x0"] for w in row if w["x0"] > event["x0"])
+    text = page.crop((event["x0"] - 1, 0, right - 1, page.height)).extract_text()
+    return text.replace("\u2010\n", "")
 
 
 def epub_chronology(epub_path: Path) -> list[str]:
@@ -316,7 +332,8 @@ def epub_chronology(epub_path: Path) -> list[str]:
     with zipfile.ZipFile(epub_path) as zf:
         (name,) = [n for n in zf.namelist() if n.endswith("chronology.xhtml")]
         root = etree.fromstring(zf.read(name))
-    cells = root.xpath("//x:td[@class='chrono-title']", namespaces={"x": root.nsmap[None]})
+    # The title is the cell's link; a context entry's label stands before it.
+    cells = root.xpath("//x:td[@class='chrono-title']/x:a", namespaces={"x": root.nsmap[None]})
     # The EPUB puts soft hyphens into table cells for small screens; they read as nothing.
     return [" ".join("".join(cell.itertext()).replace("\u00ad", "").split()) for cell in cells]
 

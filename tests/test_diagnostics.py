@@ -82,10 +82,7 @@ def test_bb710_finds_a_character_escaped_in_the_glossary_or_book_yaml(tmp_path: 
         '- term: Kyoto\n  description: "The western capital, \\U00000F40."\n'
     )
     book, _ = load_manuscript(root)
-    places = {
-        w.message[11]: str(w.location).removeprefix(f"{root}/")
-        for w in lint_coverage(book)
-    }
+    places = {w.message[11]: str(w.location).removeprefix(f"{root}/") for w in lint_coverage(book)}
     assert places == {"\u0d15": "book.yaml:4:21", "\u0f40": "glossary.yaml:2:38"}
 
 

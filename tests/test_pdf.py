@@ -95,7 +95,7 @@ def test_briefing_design_parts_are_all_there(briefing_build: BuildResult) -> Non
     assert "Contents" in texts[1] and ". . . ." in texts[1]
     assert "Key points" in "".join(texts[2:5])
     chronology = next(t for t in texts if t.startswith("Chronology"))
-    assert "Date Event Page" in chronology
+    assert "Date Event Source Page" in chronology  # the briefing names each entry's source
     last = texts[-1].replace("\u00a0", " ")
     assert "Colophon" in last and "bookbuild 0.1.0" in last and "27 November 2026" in last
     assert all(f"of {len(texts)}" in t for t in texts[1:])

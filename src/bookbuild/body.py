@@ -10,6 +10,7 @@ from typing import Any
 from markdown_it.token import Token
 
 from bookbuild import images, markup
+from bookbuild.attribution import parse_sources
 from bookbuild.dates import DateError, EdtfDate, YearRangeError, parse_date
 from bookbuild.errors import Collector
 from bookbuild.langtags import is_language_tag
@@ -247,6 +248,8 @@ class ParsedBody:
         event_id = str(token.attrGet("id") or f"ev-{self.chapter_id}-{len(self.events) + 1}")
         title = " ".join(str(token.attrGet("title") or span.text).split())
         date_text, sort_text = token.attrGet("date"), token.attrGet("sort")
+        source_text = token.attrGet("source")
+        classes = str(token.attrGet("class")).split()
         token.attrs = {"id": event_id, "class": str(token.attrGet("class"))}
         if date_text is None or not str(date_text).strip():
             self.found.error("BB201", 'event has no date: add date="YYYY-MM-DD" (EDTF)', where)
@@ -277,8 +280,26 @@ class ParsedBody:
                 chapter_id=self.chapter_id,
                 location=where,
                 sort=self._sort_date(sort_text, date, where),
+                context="context" in classes,
+                **self._sources(source_text, where),
             )
         )
+
+    def _sources(self, text: str | int | float | None, near: SourceLocation) -> dict[str, Any]:
+        """Return an event's `source` keys and where they are written; report a bad value."""
+        if text is None:
+            return {}
+        where = self._attr_location(near, f"source={text}", before=False)
+        keys = parse_sources(str(text))
+        if keys is None:
+            self.found.error(
+                "BB642",
+                f"event source '{text}' is not a list of citation keys: write source=\"@key\" "
+                'or source="@a; @b"',
+                where,
+            )
+            return {"source_location": where}
+        return {"sources": keys, "source_location": where}
 
     def _sort_date(
         self, text: str | int | float | None, date: EdtfDate, near: SourceLocation

@@ -8,6 +8,7 @@ chapter listing the cited works, each citation linking to its entry.
 
 from __future__ import annotations
 
+import html
 import os
 import re
 from collections.abc import Iterator, Sequence
@@ -20,7 +21,7 @@ from markdown_it.token import Token
 from bookbuild.citenotes import add_notes
 from bookbuild.citeparse import Cite, parse_citation, take_locator
 from bookbuild.errors import Collector, Diagnostic, ManuscriptError, error, warning
-from bookbuild.model import Book, Chapter, SourceLocation
+from bookbuild.model import Book, Chapter, SourceLocation, Work
 from bookbuild.sources import read_manuscript_bytes, read_source
 from bookbuild.yamlsrc import YamlDoc, key_nodes, parse_yaml
 
@@ -60,10 +61,15 @@ def apply_citations(book: Book, title: str) -> tuple[Book, tuple[Diagnostic, ...
     found = Collector()
     settings = read_settings(book.root, found)
     occurrences = [o for c in book.chapters for o in find_citations(c)]
+    uses = source_uses(book)
     if settings is None or settings.bibliography is None:
         for o in occurrences:
             found.warn("BB624", _no_bibliography(o), o.location)
-        return book, tuple(found)
+        for keys, where in uses:
+            found.warn("BB624", _source_unlinked(keys), where)
+        return with_works(book, {k.lower(): html.escape(k) for ks, _ in uses for k in ks}), tuple(
+            found
+        )
     path = settings.bibliography
     from bookbuild import citeproc_glue  # citeproc-py loads only for books that cite
 
@@ -78,12 +84,52 @@ def apply_citations(book: Book, title: str) -> tuple[Book, tuple[Diagnostic, ...
         for cite in o.cites:
             if cite.key.lower() not in keys:
                 found.error("BB621", f"no entry '{cite.key}' in the bibliography", o.location)
+    for named, where in uses:
+        for key in (k for k in named if k.lower() not in keys):
+            found.error("BB621", f"source: no entry '{key}' in the bibliography", where)
     nocite = _nocite_keys(settings, keys, found)
     if found:
         return book, tuple(found)
-    formatted = citeproc_glue.format_citations(source, style, occurrences, nocite, title)
-    found.extend(_never_cited(path, source, occurrences, nocite))
+    sourced = list(dict.fromkeys(k.lower() for named, _ in uses for k in named))
+    formatted = citeproc_glue.format_citations(
+        source, style, occurrences, [*nocite, *sourced], title
+    )
+    found.extend(_never_cited(path, source, occurrences, [*nocite, *sourced]))
+    labels = citeproc_glue.format_labels(source, sourced, book.meta.language)
+    listed = {key for key, _ in formatted.entries}
+    for named, where in uses:
+        for key in (k for k in named if k.lower() not in listed):
+            found.warn("BB643", _left_out(key, settings.style), where)
+    book = with_works(book, labels, listed)
     return _with_citations(book, formatted, style.is_note), tuple(found)
+
+
+def source_uses(book: Book) -> list[tuple[tuple[str, ...], SourceLocation]]:
+    """Return the keys each event and glossary entry names as its source, with their place."""
+    named = [(e.sources, e.source_location) for c in book.chapters for e in c.events]
+    named += [(g.sources, g.source_location) for g in book.glossary]
+    return [(keys, where) for keys, where in named if keys and where is not None]
+
+
+def with_works(book: Book, labels: dict[str, str], listed: set[str] | None = None) -> Book:
+    """Return the book with the works its sources name, each linked if the bibliography has it."""
+    works = tuple(
+        Work(key=key, label=label, entry_id=entry_id(key) if listed and key in listed else None)
+        for key, label in labels.items()
+    )
+    return replace(book, works=works)
+
+
+def _source_unlinked(keys: Sequence[str]) -> str:
+    shown = "; ".join(f"@{k}" for k in keys)
+    return f"source '{shown}' is printed as written: book.yaml names no bibliography"
+
+
+def _left_out(key: str, style: str) -> str:
+    return (
+        f"source '{key}' is not linked: the citation style '{style}' leaves this work out of "
+        "the bibliography (Chicago's styles do so for a reference-work entry with no author)"
+    )
 
 
 def _no_bibliography(occurrence: Occurrence) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import io
 import json
 import logging
@@ -199,14 +200,17 @@ def format_citations(
         bibliography.register(Citation([CitationItem(k) for k in nocite]))
     logging.getLogger("citeproc").setLevel(logging.ERROR)
     by_token = {
-        id(o.token): _done(o, str(bibliography.cite(c, _ignore)), source, style)
+        id(o.token): _done(o, safe_html(str(bibliography.cite(c, _ignore))), source, style)
         for o, c in zip(occurrences, citations, strict=True)
     }
     bibliography.sort()
-    entries = tuple(
-        (key, str(entry))
-        for key, entry in zip(bibliography.keys, bibliography.bibliography(), strict=True)
+    # Item by item, because a style may leave a work out (Chicago an encyclopedia entry with no
+    # author), and the rendered list would no longer line up with the keys.
+    rendered = (
+        (key, style.csl.render_bibliography([item]))
+        for key, item in zip(bibliography.keys, bibliography.items, strict=True)
     )
+    entries = tuple((key, safe_html(str(out[0]))) for key, out in rendered if out)
     return Formatted(by_token=by_token, entries=entries, title=title)
 
 
@@ -231,23 +235,71 @@ def _done(occurrence: Occurrence, html: str, source: Source, style: Style) -> Do
     suppress = occurrence.in_text or occurrence.cites[0].suppress_author
     if suppress and not style.is_note and names:
         # citeproc-py has no suppress-author: the name is taken out of the formatted cite.
-        html = re.sub(rf"{re.escape(names)}[,]?\s*", "", html, count=1)
+        html = re.sub(rf"{re.escape(_escape(names))}[,]?\s*", "", html, count=1)
     author = names if occurrence.in_text else ""
     return Done(key=key, html=html, author=author, in_note=occurrence.in_note)
 
 
 def _author_names(reference: Any) -> str:
-    names = [getattr(n, "family", "") or "" for n in reference.get("author") or ()]
+    # A corporate or literal author ("Wikipedia contributors") has no family name.
+    names = [str(n.get("family") or n.get("literal") or "") for n in reference.get("author") or ()]
     names = [n for n in names if n]
     if len(names) > 3:
         return f"{names[0]} et al."
     return " and ".join(names) if len(names) < 3 else f"{names[0]}, {names[1]} and {names[2]}"
 
 
+# The formatting tags citeproc-py's HTML formatter writes (its "light" <l> is no HTML element).
+_TAG = re.compile(r'</?(?:i|b|l|u|sup|sub)>|<span style="font-variant:small-caps;">|</span>')
+
+
+def safe_html(formatted: str) -> str:
+    """Return citeproc-py's HTML with only its own formatting tags, balanced; the rest as text.
+
+    citeproc-py 0.11 does not escape the bibliography's text, so a title holding `<script>` or
+    a bare `&` would otherwise reach both editions as markup (or break the EPUB's XHTML).
+    """
+    out: list[str] = []
+    stack: list[str] = []
+    position = 0
+    for match in _TAG.finditer(formatted):
+        out.append(_escape(formatted[position : match.start()]))
+        position = match.end()
+        tag = match[0]
+        name = tag.strip("</>").split()[0]
+        if name == "l":
+            continue
+        if not tag.startswith("</"):
+            stack.append(name)
+            out.append(tag)
+        elif stack and stack[-1] == name:
+            stack.pop()
+            out.append(tag)
+        else:
+            out.append(_escape(tag))
+    out.append(_escape(formatted[position:]))
+    out.extend(f"</{name}>" for name in reversed(stack))
+    return "".join(out)
+
+
+def _escape(text: str) -> str:
+    return html.escape(html.unescape(text), quote=False)
+
+
+_URL = re.compile(r"https?://[^\s<>\"]+?(?=[.,;]?(?:\s|<|$))")
+
+
+def _link_urls(html: str) -> str:
+    """Return an entry with its URLs as links: citeproc-py's HTML prints them as bare text."""
+    return _URL.sub(lambda m: f'<a class="url" href="{m[0]}">{m[0]}</a>', html)
+
+
 def render_bibliography(formatted: Formatted, entry_id: Callable[[str], str]) -> str:
     """Return the bibliography's XHTML: one entry per work, each with the id citations link to."""
     items = "".join(
-        f'<li id="{entry_id(key)}" class="csl-entry">{html}</li>\n'
+        # The block id lets a PDF page that starts inside the list get its EPUB page marker.
+        f'<li id="{entry_id(key)}" class="csl-entry" data-b="{entry_id(key)}">'
+        f"{_link_urls(html)}</li>\n"
         for key, html in formatted.entries
     )
     return (
@@ -255,3 +307,22 @@ def render_bibliography(formatted: Formatted, entry_id: Callable[[str], str]) ->
         f'aria-label="{escape(formatted.title)}">\n'
         f'<ul class="bibliography">\n{items}</ul>\n</section>\n'
     )
+
+
+LABEL_STYLE = Path(__file__).parent / "csl" / "source-label.csl"
+
+
+def format_labels(source: Source, keys: Sequence[str], language: str) -> dict[str, str]:
+    """Return each work's short label (HTML) for the chronology and glossary, by key.
+
+    Every label is formatted on a fresh bibliography of its own, so no label takes a
+    disambiguating form or a position ("ibid.") from another.
+    """
+    style = _style(str(LABEL_STYLE), language)
+    labels = {}
+    for key in keys:
+        bibliography = CitationStylesBibliography(style, source.data, formatter.html)
+        citation = Citation([CitationItem(key)])
+        bibliography.register(citation)
+        labels[key] = safe_html(str(bibliography.cite(citation, _ignore)))
+    return labels

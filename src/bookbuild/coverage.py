@@ -208,8 +208,7 @@ def _svg_text(data: bytes) -> str:
 
     root = etree.fromstring(data, etree.XMLParser(resolve_entities=False, no_network=True))
     return "".join(
-        "".join(element.itertext())
-        for element in root.iter("{http://www.w3.org/2000/svg}text")
+        "".join(element.itertext()) for element in root.iter("{http://www.w3.org/2000/svg}text")
     )
 
 

@@ -7,6 +7,7 @@ import itertools
 import re
 from collections.abc import Iterator
 
+from bookbuild.attribution import lint_sources
 from bookbuild.dates import EdtfDate
 from bookbuild.errors import Diagnostic, error, warning
 from bookbuild.links import LinkTargets, link_targets, resolve
@@ -23,8 +24,14 @@ def lint_book(book: Book, *, complete: bool = True) -> tuple[Diagnostic, ...]:
     be its era, and a glossary term may appear only in its text.
     """
     if not complete:
-        return tuple(lint_event_dates(book))
-    return (*lint_eras(book), *lint_event_dates(book), *lint_glossary(book), *lint_links(book))
+        return (*lint_event_dates(book), *lint_sources(book))
+    return (
+        *lint_eras(book),
+        *lint_event_dates(book),
+        *lint_glossary(book),
+        *lint_links(book),
+        *lint_sources(book),
+    )
 
 
 def lint_eras(book: Book) -> Iterator[Diagnostic]:

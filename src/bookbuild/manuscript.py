@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from markdown_it import MarkdownIt
 
 from bookbuild import body, ids, markup, sections
+from bookbuild.attribution import parse_sources
 from bookbuild.chaptermemo import ChapterMemo
 from bookbuild.constructs import ConstructCheck
 from bookbuild.dates import DateError, EdtfDate, YearRangeError, parse_date
@@ -75,17 +76,18 @@ BOOK_KEYS = (
     "citation-style",
     "nocite",
     "lists",
+    "require-sources",
 )
 ERA_NOTATIONS = ("BCE", "BC")
 CHAPTER_KEYS = ("title", "era", "summary", "id", "authors", "author")
-GLOSSARY_KEYS = ("term", "kind", "description", "aliases")
+GLOSSARY_KEYS = ("term", "kind", "description", "aliases", "source")
 _UUID_URN = re.compile(r"^urn:uuid:[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}$")
 _ISBN = re.compile(r"^(urn:isbn:)?(97[89]-?)?(\d-?){9}[\dX]$")
 _ID = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
 # Values that are never set as lines of text, so the word-length limit does not apply.
 _NOT_LAID_OUT = frozenset(
     {"identifier", "language", "slug", "date", "id", "era", "era-notation", "limits"}
-    | {"bibliography", "citation-style", "nocite", "lists"}
+    | {"bibliography", "citation-style", "nocite", "lists", "require-sources", "source"}
 )
 # Editors' lock, swap and backup files (Emacs `.#x.md`, `#x.md#`, `x.md~`; Vim `.x.md.swp`).
 _NOT_A_CHAPTER = re.compile(r"^[.#]|~$")
@@ -258,7 +260,16 @@ def _metadata(doc: YamlDoc, fields: dict[str, Any], found: Collector) -> Metadat
         era_notation=_era_notation(doc, fields, found),
         notes=_choice(doc, fields, "notes", PLACEMENTS, found),
         note_numbering=_choice(doc, fields, "note-numbering", NUMBERINGS, found),
+        require_sources=_flag(doc, fields, "require-sources", found),
     )
+
+
+def _flag(doc: YamlDoc, fields: dict[str, Any], key: str, found: Collector) -> bool:
+    value = fields.get(key, False)
+    if isinstance(value, bool):
+        return value
+    found.error("BB105", f"'{key}' must be true or false", _at(doc, key))
+    return False
 
 
 def _language(doc: YamlDoc, fields: dict[str, Any], found: Collector) -> str | None:
@@ -483,6 +494,7 @@ def _glossary_entry(
         description=description,
         aliases=_text_list(item, fields, "aliases", found),
         location=item.locate(node),
+        **_glossary_sources(item, fields, found),
     )
 
 
@@ -490,6 +502,25 @@ def _script_id(term: str) -> str:
     """Return an ASCII id for a term that has no Latin letters to slugify ('الملح', '盐')."""
     # A digest, not 'term': every Arabic or Chinese term would otherwise share one id.
     return "t" + hashlib.sha1(unicodedata.normalize("NFC", term).encode()).hexdigest()[:10]
+
+
+def _glossary_sources(doc: YamlDoc, fields: dict[str, Any], found: Collector) -> dict[str, Any]:
+    """Return an entry's `source:` keys and their line; report a value that is not keys."""
+    if "source" not in fields:
+        return {}
+    where = _at(doc, "source")
+    value = fields["source"]
+    texts = value if isinstance(value, list) else [value]
+    keys = parse_sources(texts) if all(isinstance(t, str) for t in texts) else None
+    if keys is None:
+        found.error(
+            "BB642",
+            "glossary source must be a citation key or a list of them (`source: key`, "
+            "`source: [a, b]`)",
+            where,
+        )
+        return {"source_location": where}
+    return {"sources": keys, "source_location": where}
 
 
 def validate_unique_ids(

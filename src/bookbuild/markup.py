@@ -165,7 +165,11 @@ def _span_text(children: Sequence[Token], index: int) -> str:
 def plain_text(children: Sequence[Token]) -> str:
     """Return the text of inline tokens without markup."""
     return "".join(
-        t.content if t.type in ("text", "code_inline") else plain_text(t.children or [])
+        t.content
+        if t.type in ("text", "code_inline")
+        else " "
+        if t.type in ("softbreak", "hardbreak")  # a line break inside a paragraph is a space
+        else plain_text(t.children or [])
         for t in children
     )
 

@@ -60,6 +60,9 @@ class Event:
     chapter_id: str
     location: SourceLocation
     sort: EdtfDate | None = None  # the author's `sort` date, used only to order the chronology
+    sources: tuple[str, ...] = ()  # the citation keys of the works it comes from (`source=`)
+    source_location: SourceLocation | None = None  # where `source=` is written
+    context: bool = False  # background to the history (`.context`), marked so in the chronology
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -133,6 +136,17 @@ class GlossaryEntry:
     description: str
     aliases: tuple[str, ...]
     location: SourceLocation
+    sources: tuple[str, ...] = ()  # the citation keys of the works it comes from (`source:`)
+    source_location: SourceLocation | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Work:
+    """A work an event or glossary entry names as its source, as the chronology shows it."""
+
+    key: str
+    label: str  # HTML: the style's short form of the work
+    entry_id: str | None  # its bibliography entry, or None when the style leaves it out
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -151,6 +165,7 @@ class Metadata:
     notes: Placement = "page"
     note_numbering: Numbering = "chapter"
     lists: tuple[str, ...] = ()  # the lists after the contents: "figures", "tables"
+    require_sources: bool = False  # every event and glossary entry must name its source
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -161,6 +176,8 @@ class Book:
     glossary: tuple[GlossaryEntry, ...]
     # Filled by images.load_images once every image has been read and checked.
     image_files: tuple[ImageFile, ...] = ()
+    # Filled by cite.apply_citations: every work named by a `source`, by its key (lowercased).
+    works: tuple[Work, ...] = ()
 
     @property
     def front_matter(self) -> tuple[Chapter, ...]:

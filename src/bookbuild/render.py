@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import string
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import jinja2
+from markupsafe import Markup
 
 from bookbuild import __version__
 from bookbuild.assets import image_names
@@ -44,6 +45,14 @@ class ChapterView:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class SourceRef:
+    """A work as an entry cites it: its short label (HTML) and the link to its entry."""
+
+    label: Markup
+    href: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ChronologyRow:
     id: str
     date: str
@@ -51,6 +60,8 @@ class ChronologyRow:
     title: str
     target: str
     chapter: str
+    sources: tuple[SourceRef, ...] = ()
+    context: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -146,6 +157,7 @@ def render_print(
     chapters = _chapter_views(book, "print", messages_of(env), fallback)
     context = _context(book, chronology, chapters, env, link=lambda view: f"#{view.id}")
     context["paper"] = setup.size if setup else paper
+    context["epub_types"] = False
     context["bleed"], context["marks"] = (setup.bleed, setup.marks) if setup else (None, None)
     return env.get_template("print.html").render(context)
 
@@ -163,6 +175,7 @@ def render_epub_pages(
     numbers = page_numbers or {}
     chapters = _chapter_views(book, "epub", messages_of(env), page_numbers=numbers)
     context = _context(book, chronology, chapters, env, link=lambda view: view.file, pages=numbers)
+    context["epub_types"] = True
     template = env.get_template("epub_page.xhtml")
     labels = messages_of(env).labels()
     documents: list[tuple[str, str, str, ChapterView | None]] = [
@@ -242,7 +255,15 @@ def _context(
     by_id = {view.id: view for view in chapters}
     notation = book.meta.era_notation
     messages = messages_of(env)
-    rows = [_row(event, by_id[event.chapter_id], link, messages, notation) for event in chronology]
+    cite = _source_refs(book, by_id, link)
+    rows = [
+        replace(
+            _row(event, by_id[event.chapter_id], link, messages, notation),
+            sources=cite(event.sources),
+            context=event.context,
+        )
+        for event in chronology
+    ]
     return {
         "meta": book.meta,
         "front": [v for v in chapters if v.part == "front"],
@@ -252,6 +273,9 @@ def _context(
         "glossary": sorted(
             book.glossary, key=lambda entry: collation_key(entry.term, book.meta.language)
         ),
+        "glossary_sources": {entry.id: cite(entry.sources) for entry in book.glossary},
+        "has_sources": any(row.sources for row in rows),
+        "has_context": any(row.context for row in rows),
         "appendices": _appendices(book, chronology),
         "note_groups": [v for v in chapters if v.notes_html],
         "version": __version__,
@@ -297,6 +321,31 @@ def _target_href(base: str, ident: str) -> str:
 def _edition(book: Book, messages: Messages) -> str | None:
     date = book.meta.date
     return format_local_date(parse_date(date), "BCE", messages) if date else None
+
+
+def _source_refs(
+    book: Book, by_id: dict[str, ChapterView], link: Any
+) -> Callable[[Sequence[str]], tuple[SourceRef, ...]]:
+    """Return a function giving the works named by keys, linked into the bibliography."""
+    works = {work.key: work for work in book.works}
+    holders = {anchor: c.id for c in book.chapters for anchor in c.anchors}
+
+    def href(entry_id: str | None) -> str | None:
+        if entry_id is None or entry_id not in holders:
+            return None
+        base = link(by_id[holders[entry_id]])
+        return f"#{entry_id}" if base.startswith("#") else f"{base}#{entry_id}"
+
+    def refs(keys: Sequence[str]) -> tuple[SourceRef, ...]:
+        found = [works.get(key.lower()) for key in keys]
+        return tuple(
+            SourceRef(label=Markup(w.label), href=href(w.entry_id))
+            if w
+            else SourceRef(label=Markup.escape(key), href=None)
+            for key, w in zip(keys, found, strict=True)
+        )
+
+    return refs
 
 
 def _row(

@@ -66,6 +66,9 @@ def block_places(book: Book) -> dict[str, SourceLocation]:
                 )
     for entry in book.glossary:
         places[f"{entry.id}.term"] = places[f"{entry.id}.description"] = entry.location
+        places[f"{entry.id}.source"] = entry.source_location or entry.location
+    for event in (e for c in book.chapters for e in c.events):
+        places[f"{event.id}.source"] = event.source_location or event.location
     return places
 
 
