@@ -67,6 +67,7 @@ BOOK_KEYS = (
     "bibliography",
     "citation-style",
     "nocite",
+    "index",
 )
 ERA_NOTATIONS = ("BCE", "BC")
 CHAPTER_KEYS = ("title", "era", "summary", "id", "authors", "author")

@@ -33,6 +33,7 @@ RESERVED_IDS = frozenset(
         "page-list",
         "colophon",
         "notes",
+        "index",
     }
 )
 

@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import jinja2
 
@@ -34,6 +35,7 @@ from bookbuild.errors import (
     warning,
 )
 from bookbuild.images import load_images
+from bookbuild.index import EMPTY, BookIndex, extract_index, mark_ids, validate_index
 from bookbuild.lint import lint_book
 from bookbuild.manuscript import draft_manuscript
 from bookbuild.model import Book, Event, SourceLocation
@@ -72,6 +74,7 @@ def load_book(book_dir: Path) -> tuple[Book, tuple[Diagnostic, ...]]:
     book, image_problems = load_images(draft.book)
     found += image_problems
     found += read_build_config(book_dir)[1]
+    found += validate_index(book)
     if not has_errors(found):
         book, cited = apply_citations(book)
         found += cited
@@ -103,6 +106,7 @@ def build(
     book, found = load_book(book_dir)
     progress("rendering the book")
     chronology = extract_chronology(book)
+    book, index = extract_index(book)
     env = create_environment(styles)
     # Fonts are for the PDF (and the HTML that reproduces it); an EPUB build skips finding them.
     assets = dict(collect_assets(book, styles, fonts=bool({"pdf", "html"} & set(formats))))
@@ -115,8 +119,20 @@ def build(
     starts: tuple[PageStart, ...] = ()
     pages = None
 
-    def render(fallback: frozenset[str] = frozenset()) -> str:
-        return render_print(book, chronology, env, paper, fallback, setup=setup)
+    index_pages: dict[str, int] | None = None
+
+    def render(fallback: frozenset[str] = frozenset(), *, layout: bool = False) -> str:
+        return render_print(
+            book,
+            chronology,
+            env,
+            paper,
+            fallback,
+            setup=setup,
+            index=index,
+            index_pages=index_pages,
+            index_layout=layout,
+        )
 
     if {"pdf", "html"} & set(formats):
         html = render()
@@ -125,15 +141,21 @@ def build(
             book, {n: a for n in FONT_NAMES if isinstance(a := assets[n], Path)}
         )
         progress("laying out and writing the PDF")
-        pdf = build_pdf_bytes(book, render, assets, pdf_variant, epoch)
+        pdf = build_pdf_bytes(
+            book, lambda moved: render(moved, layout=True), assets, pdf_variant, epoch, index
+        )
         staged[f"{slug}.pdf"], starts, pages = pdf.data, pdf.starts, pdf.pages
         diagnostics += pdf.warnings
-        html = pdf.html  # with the notes the layout moved, so the HTML reproduces the PDF
+        index_pages = pdf.index_pages
+        # With the notes the layout moved and the index's pages, so the HTML reproduces the PDF.
+        html = render(pdf.moved) if index else pdf.html
     if "html" in formats:
         staged.update(build_html_folder(slug, html, assets))
     if {"epub", "kepub"} & set(formats):
         progress("writing the EPUB")
-        epub = build_epub_bytes(book, chronology, env, assets, epoch, starts)
+        epub = build_epub_bytes(
+            book, chronology, env, assets, epoch, starts, index=index, index_pages=index_pages
+        )
         staged |= {f"{slug}.epub": epub} if "epub" in formats else {}
     if "kepub" in formats:
         from bookbuild.kepub import build_kepub
@@ -171,6 +193,8 @@ class PdfOutput:
     pages: int
     warnings: tuple[Diagnostic, ...]
     html: str
+    moved: frozenset[str] = frozenset()
+    index_pages: dict[str, int] | None = None
 
 
 def build_pdf_bytes(
@@ -179,6 +203,7 @@ def build_pdf_bytes(
     assets: Mapping[str, Asset],
     variant: str,
     epoch: int,
+    index: BookIndex = EMPTY,
 ) -> PdfOutput:
     """Lay the print HTML out; return the PDF, where each page starts, and warnings.
 
@@ -186,14 +211,15 @@ def build_pdf_bytes(
     layout is redone (a bounded number of times) while WeasyPrint sets some notes badly.
     """
     # WeasyPrint is slow to import; `check` and EPUB builds skip it.
-    from bookbuild import notelayout, pdf, tagging
+    from bookbuild import indexlayout, notelayout, pdf, tagging
 
     places = image_places(book)
-    placed = notelayout.layout_placing_notes(
-        render,
-        lambda html: pdf.layout_pdf(html, assets, book.root, variant, places),
-        set(note_places(book)),
-    )
+    with indexlayout.collapsing_index():
+        placed = notelayout.layout_placing_notes(
+            render,
+            lambda html: pdf.layout_pdf(html, assets, book.root, variant, places),
+            set(note_places(book)),
+        )
     document, warnings = placed.document, list(placed.warnings)
     warnings += note_warnings(book, placed.moved, placed.misplaced)
     buffer = io.BytesIO()
@@ -213,7 +239,19 @@ def build_pdf_bytes(
         pages=len(document.pages),
         warnings=tuple(warnings),
         html=placed.html,
+        moved=frozenset(placed.moved),
+        index_pages=_index_pages(document, index),
     )
+
+
+def _index_pages(document: Any, index: BookIndex) -> dict[str, int] | None:
+    """Return the page of every indexed passage, or None for a book with no index."""
+    if not index:
+        return None
+    from bookbuild import pdf
+
+    marks = mark_ids(index)
+    return {ident: page for ident, page in pdf.page_map(document).items() if ident in marks}
 
 
 def note_places(book: Book) -> dict[str, tuple[SourceLocation, int]]:
@@ -258,12 +296,16 @@ def build_epub_bytes(
     assets: Mapping[str, Asset],
     epoch: int,
     starts: Sequence[PageStart] = (),
+    *,
+    index: BookIndex = EMPTY,
+    index_pages: Mapping[str, int] | None = None,
 ) -> bytes:
     """Return the EPUB's bytes, with the PDF's page breaks when the PDF was laid out."""
     from bookbuild import epub  # EbookLib only loads for EPUB builds
     from bookbuild.cover import cached_cover
 
-    pages, targets = insert_page_breaks(render_epub_pages(book, chronology, env), starts)
+    documents = render_epub_pages(book, chronology, env, index, index_pages)
+    pages, targets = insert_page_breaks(documents, starts)
     nav = render_epub_nav(book, pages, targets, env)
     epub_assets = {
         name: asset

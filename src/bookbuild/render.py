@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,6 +14,7 @@ from bookbuild import __version__
 from bookbuild.assets import image_names
 from bookbuild.cache import cache_dir
 from bookbuild.dates import format_date, format_era, iso_range, parse_date
+from bookbuild.index import EMPTY, BookIndex, index_rows
 from bookbuild.links import link_targets
 from bookbuild.markup import HtmlRenderer, Target, body_tokens, footnote_slices
 from bookbuild.model import Book, Chapter, Event
@@ -29,6 +30,10 @@ LABELS = {
     "contents": "Contents",
     "cover": "Cover",
     "notes": "Notes",
+    "index": "Index",
+    "see": "see",
+    "see_also": "see also",
+    "page": "page",
 }
 
 
@@ -95,24 +100,42 @@ def render_print(
     fallback: frozenset[str] = frozenset(),
     *,
     setup: PrintSetup | None = None,
+    index: BookIndex = EMPTY,
+    index_pages: Mapping[str, int] | None = None,
+    index_layout: bool = False,
 ) -> str:
     """Return the single HTML document that WeasyPrint lays out.
 
     The notes in `fallback` (by id) are set at the end of their chapter rather than the page.
+    With `index_layout`, the index has a placeholder locator for every indexed passage, which
+    the layout sets to its page (indexlayout.py); else its locators are the `index_pages`
+    (or, without them, the chapters).
     """
     chapters = _chapter_views(book, "print", fallback)
     context = _context(book, chronology, chapters, link=lambda view: f"#{view.id}")
+    context["index"] = _index_rows(
+        book, index, index_pages, {c.id: "" for c in book.chapters}, every=index_layout
+    )
     context["paper"] = setup.size if setup else paper
     context["bleed"], context["marks"] = (setup.bleed, setup.marks) if setup else (None, None)
     return env.get_template("print.html").render(context)
 
 
 def render_epub_pages(
-    book: Book, chronology: tuple[Event, ...], env: jinja2.Environment
+    book: Book,
+    chronology: tuple[Event, ...],
+    env: jinja2.Environment,
+    index: BookIndex = EMPTY,
+    index_pages: Mapping[str, int] | None = None,
 ) -> tuple[EpubPage, ...]:
-    """Return the EPUB's content documents, in reading order."""
+    """Return the EPUB's content documents, in reading order.
+
+    The index's locators are the PDF's pages when `index_pages` has them, else chapter titles.
+    """
     chapters = _chapter_views(book, "epub")
     context = _context(book, chronology, chapters, link=lambda view: view.file)
+    files = {c.id: f"{c.id}.xhtml" for c in book.chapters}
+    context["index"] = _index_rows(book, index, index_pages, files)
     template = env.get_template("epub_page.xhtml")
     labels = context["labels"]
     documents: list[tuple[str, str, str, ChapterView | None]] = [
@@ -122,6 +145,7 @@ def render_epub_pages(
         *((f"{kind}.xhtml", labels[kind], kind, None) for kind in _appendices(book, chronology)),
         *((c.file, c.title, c.part, c) for c in context["back"]),
         ("colophon.xhtml", labels["colophon"], "colophon", None),
+        *((("index.xhtml", labels["index"], "index", None),) if index else ()),
     ]
     pages = [
         EpubPage(
@@ -152,6 +176,18 @@ def render_epub_nav(
         "page_list": page_list,
     }
     return template.render(context).encode("utf-8")
+
+
+def _index_rows(
+    book: Book,
+    index: BookIndex,
+    pages: Mapping[str, int] | None,
+    files: Mapping[str, str],
+    *,
+    every: bool = False,
+) -> list[Any]:
+    titles = {c.id: c.title for c in book.chapters}
+    return index_rows(index, pages, files, titles, every=every)
 
 
 def render_timeline_svg(
