@@ -86,13 +86,7 @@ def build_epub(
     # EPUB 2 readers, Kindle among them, find the cover through this.
     book.add_metadata(None, "meta", "", {"name": "cover", "content": "cover-image"})
     items = [
-        _document(
-            f"p{n}",
-            page.file,
-            _prepare(page.xhtml, meta.language),
-            # EPUB Indexes 1.0: the document holding the index says so in the manifest.
-            properties=["index"] if page.kind == "index" else None,
-        )
+        _document(f"p{n}", page.file, _prepare(page.xhtml, meta.language))
         for n, page in enumerate(pages, start=1)
     ]
     nav_item = _document("nav", "nav.xhtml", nav, properties=["nav"])

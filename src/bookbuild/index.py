@@ -83,8 +83,8 @@ def validate_index(book: Book) -> tuple[Diagnostic, ...]:
     found = Collector()
     try:
         read_index_setting(book.root, found)
-    except ManuscriptError as exc:
-        found.extend(exc.diagnostics)
+    except ManuscriptError:
+        return ()  # book.yaml's own problems are reported where it is loaded
     return tuple(found)
 
 
