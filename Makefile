@@ -73,6 +73,7 @@ bench: book
 	@command -v pandoc >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq pandoc >/dev/null; } \
 	  || { echo "error: the benchmark needs pandoc: apt-get install pandoc" >&2; exit 1; }
 	$(BIN)/python tests/bench.py
+	$(BIN)/python tests/bench_serve.py
 
 proof: book
 	rm -rf $(DIST)/proof && mkdir -p $(DIST)/proof

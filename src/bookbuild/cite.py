@@ -55,7 +55,7 @@ class Occurrence:
     location: SourceLocation
 
 
-def apply_citations(book: Book) -> tuple[Book, tuple[Diagnostic, ...]]:
+def apply_citations(book: Book, title: str) -> tuple[Book, tuple[Diagnostic, ...]]:
     """Return the book with its citations formatted and a bibliography, and what was found."""
     found = Collector()
     settings = read_settings(book.root, found)
@@ -81,9 +81,7 @@ def apply_citations(book: Book) -> tuple[Book, tuple[Diagnostic, ...]]:
     nocite = _nocite_keys(settings, keys, found)
     if found:
         return book, tuple(found)
-    formatted = citeproc_glue.format_citations(
-        source, style, occurrences, nocite, book.meta.language
-    )
+    formatted = citeproc_glue.format_citations(source, style, occurrences, nocite, title)
     found.extend(_never_cited(path, source, occurrences, nocite))
     return _with_citations(book, formatted, style.is_note), tuple(found)
 

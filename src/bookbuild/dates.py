@@ -444,3 +444,13 @@ def _join(left: str, right: str, era: str = "") -> str:
     else:
         joined = f"{left}{EN_DASH}{right}"
     return f"{joined}{NBSP}{era}" if era else joined
+
+
+# For wording in other languages (localdates.py), which reads the same parts as _word.
+DatePoint = _Point
+DateSide = _Side
+
+
+def date_sides(d: EdtfDate) -> tuple[DateSide, DateSide]:
+    """Return a date's start and end as the parts its wording needs."""
+    return _ends(d.text)

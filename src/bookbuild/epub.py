@@ -13,6 +13,7 @@ from ebooklib import epub
 from lxml import etree
 
 from bookbuild.assets import Asset, read_asset
+from bookbuild.locale import Messages, english_messages, text_direction
 from bookbuild.model import Metadata
 from bookbuild.ncx import complete_ncx, read_spine
 from bookbuild.render import EpubPage
@@ -67,16 +68,23 @@ def build_epub(
     modified: datetime.datetime,
     *,
     pdf_source: str | None = None,
+    messages: Messages | None = None,
 ) -> bytes:
     """Return the bytes of the EPUB; `pages` start with the cover and the title page."""
+    messages = messages or english_messages()
     book = epub.EpubBook()
     _set_metadata(book, meta)
+    if text_direction(meta.language) == "rtl":
+        book.set_direction("rtl")  # the spine's page-progression-direction and the package's dir
     images = any(name.startswith("images/") for name in assets)
     page_list = pdf_source is not None
     if pdf_source:
         # The page list follows this edition, so readers can cite the same page numbers.
         book.add_metadata(
-            "DC", "source", f"{meta.title}, PDF edition ({pdf_source})", {"id": "pdf-source"}
+            "DC",
+            "source",
+            messages.plain("pdf-edition", title=meta.title, file=pdf_source),
+            {"id": "pdf-source"},
         )
         book.add_metadata(
             None, "meta", "pagination", {"refines": "#pdf-source", "property": "source-of"}
@@ -103,7 +111,7 @@ def build_epub(
         if page.kind not in ("cover", "titlepage")
     ]
     book.spine = [items[0], items[1], nav_item, *items[2:]]
-    book.guide = _guide(pages)
+    book.guide = _guide(pages, messages.labels())
     buffer = io.BytesIO()
     options = {
         "raise_exceptions": True,
@@ -183,12 +191,12 @@ def open_pages_at_titles(xhtml: bytes) -> bytes:
     )
 
 
-def _guide(pages: Sequence[EpubPage]) -> list[dict[str, str]]:
+def _guide(pages: Sequence[EpubPage], labels: Mapping[str, str]) -> list[dict[str, str]]:
     """Return the EPUB 2 guide: Calibre's Kindle conversion opens the book at its "text"."""
     start = next((p for p in pages if p.kind in ("front", "chapter")), None)
     guide = [
-        {"type": "cover", "title": "Cover", "href": "cover.xhtml"},
-        {"type": "toc", "title": "Contents", "href": "nav.xhtml"},
+        {"type": "cover", "title": labels["cover"], "href": "cover.xhtml"},
+        {"type": "toc", "title": labels["contents"], "href": "nav.xhtml"},
     ]
     return guide + ([{"type": "text", "title": start.title, "href": start.file}] if start else [])
 

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import datetime
+import functools
+import hashlib
 import os
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 from bookbuild import body, ids, markup, sections
+from bookbuild.chaptermemo import ChapterMemo
 from bookbuild.constructs import ConstructCheck
 from bookbuild.dates import DateError, EdtfDate, YearRangeError, parse_date
 from bookbuild.errors import Collector, Diagnostic, ManuscriptError, has_errors
@@ -38,6 +42,7 @@ from bookbuild.model import (
 from bookbuild.sources import (
     character_message,
     has_bad_characters,
+    read_manuscript_bytes,
     read_source,
     replace_characters,
     slugify,
@@ -120,20 +125,38 @@ _NO_METADATA = Metadata(
 )
 
 
-def draft_manuscript(root: Path) -> Draft:
-    """Load what can be loaded of the book in `root`; never raise for the manuscript's errors."""
+def draft_manuscript(root: Path, memo: ChapterMemo | None = None) -> Draft:
+    """Load what can be loaded of the book in `root`; never raise for the manuscript's errors.
+
+    With a `memo`, a chapter whose file and book.yaml are as they were last time is not parsed
+    again (the preview's rebuilds).
+    """
     found = Collector()
     doc = found.guard(lambda: read_book_yaml(root, found))
     limits = load_limits(doc, found) if doc else Limits()
     meta = found.guard(lambda: load_metadata(doc, found, limits)) if doc else None
     paths = chapter_paths(root, found)
+    language = meta.language if meta else "en"
     if too_large := list(check_book_size(root, [*paths, root / "glossary.yaml"], limits)):
         raise ManuscriptError([*found, *too_large])
-    chapters = tuple(
-        chapter
-        for path in paths
-        if (chapter := found.guard(lambda path=path: load_chapter(root, path, found, limits)))  # type: ignore[misc]
-    )
+    if memo is None:
+        loaded = (
+            found.guard(functools.partial(load_chapter, root, path, found, limits, language))
+            for path in paths
+        )
+    else:
+        memo.forget_others(paths)
+        settings = _settings_bytes(root)  # the language and the limits are in it
+        loaded = (
+            memo.load(
+                path,
+                (str(path).encode(), _file_bytes(root, path, limits), settings),
+                found,
+                lambda own, path=path: load_chapter(root, path, own, limits, language),  # type: ignore[misc]
+            )
+            for path in paths
+        )
+    chapters = tuple(chapter for chapter in loaded if chapter)
     glossary = found.guard(lambda: load_glossary(root, found, limits))
     validate_unique_ids(chapters, glossary or (), found)
     found.extend(ids.validate_author_ids(chapters, glossary or ()))
@@ -141,6 +164,22 @@ def draft_manuscript(root: Path) -> Draft:
     book = Book(root=root, meta=meta or _NO_METADATA, chapters=chapters, glossary=glossary or ())
     complete = len(chapters) == len(paths) and glossary is not None
     return Draft(book=book, complete=complete, diagnostics=tuple(found))
+
+
+def _settings_bytes(root: Path) -> bytes:
+    """Return book.yaml's bytes: the settings (limits, language) that a chapter's loading reads."""
+    try:
+        return (root / "book.yaml").read_bytes()
+    except OSError:
+        return b"\0unreadable"
+
+
+def _file_bytes(root: Path, path: Path, limits: Limits) -> bytes:
+    """Return a chapter file's bytes for the memo's key, or a key that never matches."""
+    try:
+        return read_manuscript_bytes(path, root, limits.file_size)
+    except (OSError, ManuscriptError):
+        return os.urandom(16)  # loaded afresh, so its error is reported as it is now
 
 
 # book.yaml
@@ -295,8 +334,10 @@ def chapter_paths(root: Path, found: Collector) -> list[Path]:
     return paths
 
 
-def load_chapter(root: Path, path: Path, found: Collector, limits: Limits) -> Chapter | None:
-    """Return one chapter with its events and images, validated."""
+def load_chapter(
+    root: Path, path: Path, found: Collector, limits: Limits, language: str = "en"
+) -> Chapter | None:
+    """Return one chapter with its events and images, validated; quotes curl the language's way."""
     source = read_source(path, root, limits.file_size)
     found.extend(source.warnings)
     split = split_front_matter(source)
@@ -315,7 +356,7 @@ def load_chapter(root: Path, path: Path, found: Collector, limits: Limits) -> Ch
     chapter_id = _chapter_id(doc, fields, path, found)
     era = _era(doc, fields, found)
     env: dict[str, Any] = {}
-    tokens = markup.create_parser().parse(split.body, env)
+    tokens = markup.create_parser(language).parse(split.body, env)
     if too_deep := list(check_nesting(tokens, path, split.body_first_line, limits)):
         found.extend(too_deep)  # the checks below walk the tokens; refuse before they do
         return None
@@ -424,13 +465,19 @@ def _glossary_entry(
     if term is None or description is None:
         return None
     return GlossaryEntry(
-        id=f"g-{slugify(term) or 'term'}",
+        id=f"g-{slugify(term) or _script_id(term)}",
         term=term,
         kind=_text(item, fields, "kind", found) or "",
         description=description,
         aliases=_text_list(item, fields, "aliases", found),
         location=item.locate(node),
     )
+
+
+def _script_id(term: str) -> str:
+    """Return an ASCII id for a term that has no Latin letters to slugify ('الملح', '盐')."""
+    # A digest, not 'term': every Arabic or Chinese term would otherwise share one id.
+    return "t" + hashlib.sha1(unicodedata.normalize("NFC", term).encode()).hexdigest()[:10]
 
 
 def validate_unique_ids(

@@ -17,6 +17,7 @@ from bookbuild import notes
 from bookbuild.codeblocks import render_print_code
 from bookbuild.fancylists import use_fancy_lists
 from bookbuild.links import rendered_href
+from bookbuild.locale import quotes_for
 from bookbuild.pandoc import use_pandoc
 from bookbuild.pandoc_extras import use_pandoc_extras
 from bookbuild.sections import use_sections
@@ -27,9 +28,13 @@ Target = Literal["print", "epub"]
 _BRACKET = re.compile(r"(?<!\\)[\[\]]")
 
 
-def create_parser() -> MarkdownIt:
-    """Return the CommonMark parser with the manuscript's extensions and raw HTML off."""
-    md = MarkdownIt("commonmark", {"html": False, "typographer": True})
+def create_parser(language: str = "en") -> MarkdownIt:
+    """Return the CommonMark parser with the manuscript's extensions and raw HTML off.
+
+    Straight quotes become the curly ones of `language`: "so" is „so“ in German.
+    """
+    options = {"html": False, "typographer": True, "quotes": list(quotes_for(language))}
+    md = MarkdownIt("commonmark", options)
     md.enable(["table", "replacements", "smartquotes"])
     md.use(attrs_plugin, spans=True).use(attrs_block_plugin).use(footnote_plugin)
     md.use(use_pandoc).use(use_pandoc_extras).use(use_fancy_lists).use(use_sections)

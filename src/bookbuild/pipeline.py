@@ -23,6 +23,7 @@ from bookbuild.assets import (
     read_asset,
 )
 from bookbuild.buildconfig import read_build_config
+from bookbuild.chaptermemo import ChapterMemo
 from bookbuild.chronology import extract_chronology
 from bookbuild.cite import apply_citations
 from bookbuild.coverage import lint_coverage
@@ -37,6 +38,7 @@ from bookbuild.errors import (
 from bookbuild.images import load_images
 from bookbuild.index import EMPTY, BookIndex, extract_index, mark_ids, validate_index
 from bookbuild.lint import lint_book
+from bookbuild.locale import load_messages
 from bookbuild.manuscript import draft_manuscript
 from bookbuild.model import Book, Event, SourceLocation
 from bookbuild.notes import note_id, note_numbers
@@ -45,6 +47,7 @@ from bookbuild.pagelist import PageStart, insert_page_breaks
 from bookbuild.printsetup import PrintSetup
 from bookbuild.render import (
     create_environment,
+    messages_of,
     render_epub_nav,
     render_epub_pages,
     render_print,
@@ -63,24 +66,37 @@ class BuildResult:
 
 def check(book_dir: Path) -> tuple[Diagnostic, ...]:
     """Load and validate the manuscript without building; raise ManuscriptError on errors."""
-    return load_book(book_dir)[1]
+    book, found = load_book(book_dir)
+    return found + load_messages(book.meta.language, default_styles_dir(), _book_yaml(book))[1]
 
 
-def load_book(book_dir: Path) -> tuple[Book, tuple[Diagnostic, ...]]:
-    """Load the manuscript and run the book-wide checks; raise ManuscriptError on any error."""
+def load_book(
+    book_dir: Path, styles: Path | None = None, memo: ChapterMemo | None = None
+) -> tuple[Book, tuple[Diagnostic, ...]]:
+    """Load the manuscript and run the book-wide checks; raise ManuscriptError on any error.
+
+    The theme in `styles` (else the bundled one) names the generated bibliography. A `memo`
+    keeps the parsed chapters for the next call (see draft_manuscript).
+    """
     # The book-wide checks run on whatever loaded, so one run reports every independent problem.
-    draft = draft_manuscript(book_dir)
+    draft = draft_manuscript(book_dir, memo)
     found = draft.diagnostics + lint_book(draft.book, complete=draft.complete)
     book, image_problems = load_images(draft.book)
     found += image_problems
     found += read_build_config(book_dir)[1]
     found += validate_index(book)
     if not has_errors(found):
-        book, cited = apply_citations(book)
+        book, cited = apply_citations(book, _bibliography_title(book, styles))
         found += cited
     if has_errors(found):
         raise ManuscriptError(found)
     return book, found
+
+
+def _bibliography_title(book: Book, styles: Path | None) -> str:
+    # The catalog's warnings are reported once, by the caller that renders the book.
+    messages = load_messages(book.meta.language, styles or default_styles_dir())[0]
+    return messages.plain_template("bibliography")
 
 
 def build(
@@ -103,11 +119,12 @@ def build(
             [error("BB905", "not a bookbuild theme (no templates/print.html)", where)]
         )
     progress("loading the manuscript")
-    book, found = load_book(book_dir)
+    book, found = load_book(book_dir, styles)
     progress("rendering the book")
     chronology = extract_chronology(book)
     book, index = extract_index(book)
-    env = create_environment(styles)
+    messages, notes = load_messages(book.meta.language, styles, _book_yaml(book))
+    env = create_environment(styles, messages)
     # Fonts are for the PDF (and the HTML that reproduces it); an EPUB build skips finding them.
     assets = dict(collect_assets(book, styles, fonts=bool({"pdf", "html"} & set(formats))))
     if timeline := render_timeline_svg(book, chronology, env):
@@ -115,7 +132,7 @@ def build(
     epoch = build_epoch(book)
     slug = book.meta.slug
     staged: dict[str, bytes] = {}
-    diagnostics = list(found)
+    diagnostics = [*found, *notes]
     starts: tuple[PageStart, ...] = ()
     pages = None
 
@@ -164,6 +181,10 @@ def build(
     progress("moving the outputs into place")
     written = commit_outputs(out, staged, started=started)
     return BuildResult(outputs=written, diagnostics=tuple(diagnostics), pages=pages)
+
+
+def _book_yaml(book: Book) -> SourceLocation:
+    return SourceLocation(path=book.root / "book.yaml", line=0)
 
 
 def build_epoch(book: Book) -> int:
@@ -316,4 +337,13 @@ def build_epub_bytes(
     cover = cached_cover(book.meta)
     modified = datetime.datetime.fromtimestamp(epoch, tz=datetime.UTC)
     source = f"{book.meta.slug}.pdf" if targets else None
-    return epub.build_epub(book.meta, pages, nav, epub_assets, cover, modified, pdf_source=source)
+    return epub.build_epub(
+        book.meta,
+        pages,
+        nav,
+        epub_assets,
+        cover,
+        modified,
+        pdf_source=source,
+        messages=messages_of(env),
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import string
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,28 +14,18 @@ import jinja2
 from bookbuild import __version__
 from bookbuild.assets import image_names
 from bookbuild.cache import cache_dir
-from bookbuild.dates import format_date, format_era, iso_range, parse_date
+from bookbuild.collation import collation_key
+from bookbuild.dates import iso_range, parse_date
 from bookbuild.index import EMPTY, BookIndex, index_rows
 from bookbuild.links import link_targets
+from bookbuild.localdates import format_local_date, format_local_era
+from bookbuild.locale import Messages, load_messages
 from bookbuild.markup import HtmlRenderer, Target, body_tokens, footnote_slices
 from bookbuild.model import Book, Chapter, Event
 from bookbuild.notes import NotePlan, chapter_fallback, note_numbers
 from bookbuild.printsetup import PrintSetup
 from bookbuild.sections import Section, chapter_sections
 from bookbuild.timeline import layout_timeline
-
-LABELS = {
-    "colophon": "Colophon",
-    "chronology": "Chronology",
-    "glossary": "Glossary",
-    "contents": "Contents",
-    "cover": "Cover",
-    "notes": "Notes",
-    "index": "Index",
-    "see": "see",
-    "see_also": "see also",
-    "page": "page",
-}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -71,9 +62,9 @@ class EpubPage:
     sections: tuple[Section, ...] = ()
 
 
-def create_environment(styles: Path) -> jinja2.Environment:
-    """Return the Jinja environment for the theme in `styles`."""
-    return jinja2.Environment(
+def create_environment(styles: Path, messages: Messages | None = None) -> jinja2.Environment:
+    """Return the Jinja environment for the theme in `styles`, speaking `messages` (or English)."""
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(styles / "templates"),
         # Compiled templates are kept between builds; Jinja checks them against the sources.
         bytecode_cache=jinja2.FileSystemBytecodeCache(str(_template_cache())),
@@ -83,6 +74,35 @@ def create_environment(styles: Path) -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    messages = messages or load_messages("en", styles)[0]
+    env.globals.update(messages=messages, t=messages.text, tn=messages.count)
+    env.globals.update(labels=messages.labels(), running_foot=running_foot_css(messages))
+    env.globals["rtl"] = messages.locale.character_order == "right-to-left"
+    return env
+
+
+def messages_of(env: jinja2.Environment) -> Messages:
+    """Return the messages an environment speaks."""
+    messages = env.globals["messages"]
+    assert isinstance(messages, Messages)
+    return messages
+
+
+def running_foot_css(messages: Messages) -> str:
+    """Return the CSS `content` of the running foot, e.g. "Page " counter(page) " of " ..."""
+    parts = []
+    for literal, name, _, _ in string.Formatter().parse(messages.plain_template("running-foot")):
+        if literal:
+            parts.append(_css_string(literal))
+        if name:
+            parts.append(f"counter({name})")
+    return " ".join(parts) or "none"
+
+
+def _css_string(text: str) -> str:
+    # Hex escapes keep quotes, backslashes and `</style` out of the inline style sheet.
+    safe = "".join(c if c.isalnum() or c in " .,:;-" else f"\\{ord(c):x} " for c in text)
+    return f'"{safe}"'
 
 
 def _template_cache() -> Path:
@@ -111,8 +131,8 @@ def render_print(
     the layout sets to its page (indexlayout.py); else its locators are the `index_pages`
     (or, without them, the chapters).
     """
-    chapters = _chapter_views(book, "print", fallback)
-    context = _context(book, chronology, chapters, link=lambda view: f"#{view.id}")
+    chapters = _chapter_views(book, "print", messages_of(env), fallback)
+    context = _context(book, chronology, chapters, env, link=lambda view: f"#{view.id}")
     context["index"] = _index_rows(
         book, index, index_pages, {c.id: "" for c in book.chapters}, every=index_layout
     )
@@ -132,12 +152,12 @@ def render_epub_pages(
 
     The index's locators are the PDF's pages when `index_pages` has them, else chapter titles.
     """
-    chapters = _chapter_views(book, "epub")
-    context = _context(book, chronology, chapters, link=lambda view: view.file)
+    chapters = _chapter_views(book, "epub", messages_of(env))
+    context = _context(book, chronology, chapters, env, link=lambda view: view.file)
     files = {c.id: f"{c.id}.xhtml" for c in book.chapters}
     context["index"] = _index_rows(book, index, index_pages, files)
     template = env.get_template("epub_page.xhtml")
-    labels = context["labels"]
+    labels = messages_of(env).labels()
     documents: list[tuple[str, str, str, ChapterView | None]] = [
         ("cover.xhtml", labels["cover"], "cover", None),
         ("title.xhtml", book.meta.title, "titlepage", None),
@@ -171,7 +191,6 @@ def render_epub_nav(
     context = {
         "meta": book.meta,
         "pages": pages,
-        "labels": LABELS,
         "first_chapter": first_chapter,
         "page_list": page_list,
     }
@@ -194,7 +213,7 @@ def render_timeline_svg(
     book: Book, chronology: tuple[Event, ...], env: jinja2.Environment
 ) -> bytes | None:
     """Return the "at a glance" timeline as SVG, or None when the book has no eras."""
-    timeline = layout_timeline(book, chronology)
+    timeline = layout_timeline(book, chronology, messages_of(env))
     if timeline is None:
         return None
     return env.get_template("timeline.svg").render(timeline=timeline).encode("utf-8")
@@ -218,33 +237,46 @@ def _appendices(book: Book, chronology: tuple[Event, ...]) -> list[str]:
 
 
 def _context(
-    book: Book, chronology: tuple[Event, ...], chapters: list[ChapterView], link: Any
+    book: Book,
+    chronology: tuple[Event, ...],
+    chapters: list[ChapterView],
+    env: jinja2.Environment,
+    link: Any,
 ) -> dict[str, Any]:
     by_id = {view.id: view for view in chapters}
     notation = book.meta.era_notation
-    rows = [_row(event, by_id[event.chapter_id], link, notation) for event in chronology]
+    messages = messages_of(env)
+    rows = [_row(event, by_id[event.chapter_id], link, messages, notation) for event in chronology]
     return {
         "meta": book.meta,
         "front": [v for v in chapters if v.part == "front"],
         "body": [v for v in chapters if v.part == "chapter"],
         "back": [v for v in chapters if v.part == "back"],
         "chronology": rows,
-        "glossary": sorted(book.glossary, key=lambda entry: entry.term.casefold()),
+        "glossary": sorted(
+            book.glossary, key=lambda entry: collation_key(entry.term, book.meta.language)
+        ),
         "appendices": _appendices(book, chronology),
         "note_groups": [v for v in chapters if v.notes_html],
-        "labels": LABELS,
         "version": __version__,
-        "timeline": layout_timeline(book, chronology),
-        "edition": format_date(parse_date(book.meta.date)) if book.meta.date else None,
+        "timeline": layout_timeline(book, chronology, messages_of(env)),
+        "edition": _edition(book, messages),
     }
 
 
-def _row(event: Event, chapter: ChapterView, link: Any, notation: str) -> ChronologyRow:
+def _edition(book: Book, messages: Messages) -> str | None:
+    date = book.meta.date
+    return format_local_date(parse_date(date), "BCE", messages) if date else None
+
+
+def _row(
+    event: Event, chapter: ChapterView, link: Any, messages: Messages, notation: str
+) -> ChronologyRow:
     base = link(chapter)
     target = f"#{event.id}" if base.startswith("#") else f"{base}#{event.id}"
     return ChronologyRow(
         id=event.id,
-        date=format_date(event.date, notation),
+        date=format_local_date(event.date, notation, messages),
         iso_start=iso_range(event.date)[0],
         title=event.title,
         target=target,
@@ -253,7 +285,7 @@ def _row(event: Event, chapter: ChapterView, link: Any, notation: str) -> Chrono
 
 
 def _chapter_views(
-    book: Book, target: Target, fallback: frozenset[str] = frozenset()
+    book: Book, target: Target, messages: Messages, fallback: frozenset[str] = frozenset()
 ) -> list[ChapterView]:
     renderer = HtmlRenderer(target)
     ids = id_files(book)
@@ -261,7 +293,7 @@ def _chapter_views(
         "image_srcs": image_names(book),
         "id_files": ids,
         "link_targets": link_targets(book, ids),
-        "labels": LABELS,
+        "labels": messages.labels(),
     }
     parts = [("front", book.front_matter), ("chapter", book.body), ("back", book.back_matter)]
     ordered = [(part, chapter) for part, chapters in parts for chapter in chapters]
@@ -278,6 +310,7 @@ def _chapter_views(
             renderer,
             shared | _note_env(plan, chapter, numbers, target),
             book.meta.era_notation,
+            messages,
         )
         for part, chapter in ordered
     ]
@@ -318,7 +351,12 @@ def id_files(book: Book) -> dict[str, str]:
 
 
 def _chapter_view(
-    chapter: Chapter, part: str, renderer: HtmlRenderer, shared: dict[str, Any], notation: str
+    chapter: Chapter,
+    part: str,
+    renderer: HtmlRenderer,
+    shared: dict[str, Any],
+    notation: str,
+    messages: Messages,
 ) -> ChapterView:
     env = {
         **shared,
@@ -329,7 +367,7 @@ def _chapter_view(
     return ChapterView(
         id=chapter.id,
         title=chapter.title,
-        era=format_era(chapter.era, notation) if chapter.era else None,
+        era=format_local_era(chapter.era, notation, messages) if chapter.era else None,
         summary=chapter.summary,
         html=renderer.render(chapter.tokens, env),
         file=f"{chapter.id}.xhtml",

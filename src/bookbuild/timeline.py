@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bookbuild.dates import format_era, format_year
+from bookbuild.localdates import format_local_era, format_local_year
+from bookbuild.locale import Messages
 from bookbuild.model import Book, Event
 
 WIDTH, LEFT, RIGHT = 1000, 30, 970
@@ -46,7 +47,7 @@ class Timeline:
     height: float
 
 
-def layout_timeline(book: Book, events: Sequence[Event]) -> Timeline | None:
+def layout_timeline(book: Book, events: Sequence[Event], messages: Messages) -> Timeline | None:
     """Return the timeline's geometry, or None when the book has no eras."""
     eras = [c for c in book.body if c.era is not None and c.era.lower is not None]
     if not eras:
@@ -60,7 +61,7 @@ def layout_timeline(book: Book, events: Sequence[Event]) -> Timeline | None:
 
     def word(year: int) -> str:
         # Years are astronomical (0 is 1 BCE); a figure that spans the change of era labels both.
-        return format_year(year, notation, ce=first <= 0 < last - 1)
+        return format_local_year(year, notation, messages, ce=first <= 0 < last - 1)
 
     def x_of(year: float) -> float:
         return round(LEFT + (year - first) * scale, 1)
@@ -76,7 +77,7 @@ def layout_timeline(book: Book, events: Sequence[Event]) -> Timeline | None:
                 width=round(x_of(end) - start, 1),
                 number=number,
                 title=chapter.title,
-                span=format_era(chapter.era, notation),
+                span=format_local_era(chapter.era, notation, messages),
             )
         )
     marks = _stack_marks([x_of(_midyear(e)) for e in events if e.date.lower and e.date.upper])
@@ -88,10 +89,12 @@ def layout_timeline(book: Book, events: Sequence[Event]) -> Timeline | None:
         ]
         + [(float(RIGHT), word(last - 1))]
     )
-    alt = (
-        f"Timeline from {word(first)} to {word(last - 1)}: {len(segments)} eras shown as a bar, "
-        f"with "
-        f"{len(marks)} dated events marked above it. The eras are listed below the figure."
+    alt = messages.text(
+        "timeline-alt",
+        first=word(first),
+        last=word(last - 1),
+        eras=messages.count("eras", len(segments)),
+        events=messages.count("events", len(marks)),
     )
     # Grow the figure upwards when a busy year stacks its marks high.
     top = min([BAR_Y - 50.0, *(m.y - MARK_SIZE for m in marks)])
