@@ -9,13 +9,13 @@ turns them into the printed locators, collapsing consecutive pages ("12–14").
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from markdown_it.token import Token
 
+from bookbuild.collation import collation_key
 from bookbuild.errors import Collector, Diagnostic, ManuscriptError
 from bookbuild.model import Book, Chapter
 from bookbuild.sources import read_source
@@ -162,11 +162,7 @@ class _Filing:
 
 def sort_key(term: str, language: str) -> tuple[tuple[int, ...], str, str]:
     """Return a key that files `term` the way readers of `language` look it up."""
-    # Until the locale work's collation lands: letters with accents and case set aside first.
-    del language
-    folded = unicodedata.normalize("NFC", term).casefold()
-    base = "".join(c for c in unicodedata.normalize("NFD", folded) if not unicodedata.combining(c))
-    return tuple(ord(c) for c in base if c.isalnum()), base, folded
+    return collation_key(term, language)
 
 
 def _index_chapter(chapter: Chapter, files: _Filing) -> Chapter:
