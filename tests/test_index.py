@@ -16,7 +16,8 @@ from lxml import etree
 from bookbuild import indexlayout
 from bookbuild.index import locator_runs
 from bookbuild.pipeline import BuildResult, build
-from tests.conftest import output
+from bookbuild.scaffold import create_manuscript
+from tests.conftest import DATA, output
 from tests.pdftags import outloud_report, page_report, read_tree
 from tests.validators import run_ace, run_epubcheck
 
@@ -124,26 +125,68 @@ def test_the_index_hook_reads_weasyprint_70_internals() -> None:
     assert weasyprint.__version__ == indexlayout.WEASYPRINT_VERSION
 
 
-def test_every_pdf_locator_is_the_page_of_its_passage_and_the_epub_links_to_it(
-    built: BuildResult,
-) -> None:
-    pages = pdf_pages(output(built, ".pdf"))
-    docs = epub_documents(output(built, ".epub"))
-    entries = epub_entries(docs)
-    printed = index_text(pages)
+def assert_locators_resolve(result: BuildResult) -> int:
+    """Check every locator of both editions; return how many there are."""
+    pages = pdf_pages(output(result, ".pdf"))
+    docs = epub_documents(output(result, ".epub"))
+    printed = " ".join(index_text(pages).split())
     checked = 0
-    for term, entry in entries.items():
+    for entry in docs["index.xhtml"].xpath("//x:li[@epub:type='index-entry']", namespaces=XHTML):
+        term = entry.xpath("string(x:span[@epub:type='index-term'])", namespaces=XHTML)
         for label, href in locators_of(entry):
             passage = target(docs, href)
             assert passage.get("class") == "ix"  # the exact passage, not its paragraph
             words = " ".join("".join(passage.itertext()).split())
-            assert words in pages[first_page(label) - 1].replace("\n", " "), (term, label)
+            assert words in " ".join(pages[first_page(label) - 1].split()), (term, label)
             checked += 1
         labels = ", ".join(label for label, _ in locators_of(entry))
         if labels:
             # The same numbers in the PDF's index, after the same heading.
-            assert f"{term}, {labels}" in printed.replace("\n", " ")
-    assert checked >= 5
+            assert f"{term}, {labels}" in printed
+    return checked
+
+
+def test_every_pdf_locator_is_the_page_of_its_passage_and_the_epub_links_to_it(
+    built: BuildResult,
+) -> None:
+    assert assert_locators_resolve(built) >= 5
+
+
+def test_the_cited_book_and_the_fixture_index_their_terms(
+    tmp_path: Path, fixture_build: BuildResult
+) -> None:
+    cited = build(DATA / "cited", tmp_path / "cited", ("pdf", "epub"))
+    assert assert_locators_resolve(cited) >= 4
+    entries = epub_entries(epub_documents(output(cited, ".epub")))
+    assert {"Hoxha, Enver", "Khrushchev", "Khrushchev, Nikita"} <= set(entries)
+    subs = entries["Khrushchev, Nikita"].xpath(
+        "x:ul/x:li/x:span[@epub:type='index-term']/text()", namespaces=XHTML
+    )
+    assert subs == ["visit to Tirana"]
+    assert assert_locators_resolve(fixture_build) >= 3
+    fixture = epub_entries(epub_documents(output(fixture_build, ".epub")))
+    assert {"Hanseatic League", "Lübeck", "Novgorod", "the Hansa"} <= set(fixture)
+
+
+def test_a_new_book_shows_the_index(tmp_path: Path) -> None:
+    create_manuscript(tmp_path / "book")
+    result = build(tmp_path / "book", tmp_path / "out", ("epub",))
+    entries = epub_entries(epub_documents(output(result, ".epub")))
+    assert "Lübeck" in entries and "the Hansa" in entries
+    assert len(locators_of(entries["Lübeck"])) == 1  # both passages are in one chapter
+    assert entries["Lübeck"].xpath("x:ul/x:li", namespaces=XHTML)
+
+
+def test_glossary_terms_are_not_indexed_in_headings_or_notes(tmp_path: Path) -> None:
+    root = write_manuscript(tmp_path / "book")
+    chapter = root / "chapters" / "02-more.md"
+    chapter.write_text(
+        "---\ntitle: More\n---\n\n## Tirana again\n\nA note.[^n]\n\n[^n]: In Tirana.\n"
+    )
+    result = build(root, tmp_path / "out", ("epub",))
+    docs = epub_documents(output(result, ".epub"))
+    assert not docs["more.xhtml"].xpath("//*[@class='ix']")
+    assert "More" not in [label for label, _ in locators_of(epub_entries(docs)["Tirana"])]
 
 
 def test_consecutive_pages_collapse_into_one_range(built: BuildResult) -> None:
