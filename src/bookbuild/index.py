@@ -90,9 +90,8 @@ def validate_index(book: Book) -> tuple[Diagnostic, ...]:
 
 def extract_index(book: Book) -> tuple[Book, BookIndex]:
     """Return the book with an anchor on every indexed passage, and its index, sorted."""
-    glossary = read_index_setting(book.root, Collector())
-    forms = _glossary_forms(book) if glossary else {}
-    files = _Filing(forms, book)
+    # Aliases file an author's span under their term even when the glossary is not indexed.
+    files = _Filing(_glossary_forms(book), book, auto=read_index_setting(book.root, Collector()))
     chapters = tuple(_index_chapter(chapter, files) for chapter in book.chapters)
     if not files.marks:
         return book, EMPTY
@@ -111,12 +110,13 @@ class _Filing:
 
     forms: dict[str, str]
     book: Book
+    auto: bool = True  # whether the text's glossary terms are filed too
     marks: dict[tuple[str, str], list[Mark]] = field(default_factory=dict)
     count: int = 0
     pattern: re.Pattern[str] | None = None
 
     def __post_init__(self) -> None:
-        if self.forms:
+        if self.forms and self.auto:
             # Longest first, so "Soviet Union" wins over "Union"; spaces match no-break ones.
             alternatives = sorted(self.forms, key=len, reverse=True)
             body = "|".join(re.escape(f).replace(r"\ ", "[ \u00a0]") for f in alternatives)
