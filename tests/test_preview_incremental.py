@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from test_serve import CHROMIUM, CHROMIUM_FLAGS
 
 from bookbuild.assets import default_styles_dir
 from bookbuild.chaptermemo import ChapterMemo
@@ -16,6 +15,7 @@ from bookbuild.chronology import extract_chronology
 from bookbuild.pipeline import load_book
 from bookbuild.render import create_environment, render_print
 from bookbuild.serve import Preview, start
+from tests.test_serve import CHROMIUM, CHROMIUM_FLAGS
 
 DATA = Path(__file__).parent / "data"
 
