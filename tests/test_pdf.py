@@ -95,7 +95,9 @@ def test_briefing_design_parts_are_all_there(briefing_build: BuildResult) -> Non
     assert "Key points" in "".join(texts[2:5])
     chronology = next(t for t in texts if t.startswith("Chronology"))
     assert "Date Event Page" in chronology
-    last = texts[-1].replace("\u00a0", " ")
+    # The colophon is the last page before the index, which ends the book.
+    last = next(t for t in reversed(texts) if "Colophon" in t).replace("\u00a0", " ")
+    assert texts[-1].startswith("Index") or "INDEX" in texts[-1]
     assert "Colophon" in last and "bookbuild 0.1.0" in last and "27 November 2026" in last
     assert all(f"of {len(texts)}" in t for t in texts[1:])
 
