@@ -83,7 +83,8 @@ def test_no_text_overflows_the_text_block(which: str, request: pytest.FixtureReq
     left, right = 24 * MM, 22 * MM  # the theme's page margins
     with pdfplumber.open(output(result, ".pdf")) as pdf:
         for number, page in enumerate(pdf.pages, start=1):
-            for char in page.chars:
+            # A space WeasyPrint keeps after an inline span at a line's end is not seen.
+            for char in (c for c in page.chars if not c["text"].isspace()):
                 assert char["x0"] >= left - 1, (number, char["text"])
                 assert char["x1"] <= page.width - right + 1, (number, char["text"])
 
