@@ -100,6 +100,7 @@ def test_pdf_has_metadata_bookmarks_and_running_heads(fixture_build: BuildResult
         "Glossary",
         "Sources",
         "Colophon",
+        "Index",
     ]
     texts = page_texts(output(fixture_build, ".pdf"))
     assert "1100–1299 Early trade" in " ".join(texts)

@@ -55,7 +55,7 @@ def test_the_pdf_is_mirrored_and_arabic(built: tuple[Path, Path]) -> None:
     reader = pypdf.PdfReader(built[0])
     texts = [" ".join(page.extract_text().split()) for page in reader.pages]
     assert all("الصفحة" in t for t in texts[1:])  # the running foot
-    assert "مسرد من مصطلحين" in texts[-1]  # the colophon's dual
+    assert any("مسرد من مصطلحين" in t for t in texts[-3:])  # the colophon's dual, before the index
     with pdfplumber.open(built[0]) as pdf:
         page = pdf.pages[2]
         head = [w for w in page.extract_words() if w["top"] < 60]

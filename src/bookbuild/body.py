@@ -19,6 +19,8 @@ from bookbuild.sources import SourceText
 
 # Attributes an author may set on a span or block; anything else could smuggle in markup.
 ALLOWED_ATTRS = frozenset({"id", "class", "lang"})
+# An index span also names its heading and subheading; the index stage takes them off.
+INDEX_ATTRS = frozenset({"term", "sub"})
 # Attributes the parser itself sets on these token types.
 PARSER_ATTRS = {
     "image": {"src", "alt", "title"},
@@ -179,8 +181,11 @@ class ParsedBody:
     def _walk_inline(self, inline: Token) -> None:
         for span in markup.find_spans(inline, self.first_line, self.source.lines):
             where = SourceLocation(path=self.source.path, line=span.line, col=span.col)
-            if "event" in str(span.open_token.attrGet("class") or "").split():
+            classes = str(span.open_token.attrGet("class") or "").split()
+            if "event" in classes:
                 self._event(span, where)
+            elif "index" in classes:
+                self._index_span(span, where)
             else:
                 self._filter_attrs(span.open_token, where)
                 self._note_id(span.open_token, where)
@@ -215,8 +220,27 @@ class ParsedBody:
                     self._line_of(inline),
                 )
 
-    def _filter_attrs(self, token: Token, where: SourceLocation) -> None:
-        allowed = ALLOWED_ATTRS | PARSER_ATTRS.get(token.type, set())
+    def _index_span(self, span: markup.Span, where: SourceLocation) -> None:
+        """Check an index span: its heading (`term`, or its text) and `sub` say something."""
+        token = span.open_token
+        term, sub = token.attrGet("term"), token.attrGet("sub")
+        if term is not None and not str(term).strip():
+            self.found.error("BB630", 'index term is empty: term="" names no heading', where)
+        elif term is None and not span.text.strip():
+            self.found.error(
+                "BB630",
+                'index span has no text and no term: write [text]{.index} or {.index term="..."}',
+                where,
+            )
+        if sub is not None and not str(sub).strip():
+            self.found.error("BB630", 'index subentry is empty: sub="" names no subheading', where)
+        self._filter_attrs(token, where, extra=INDEX_ATTRS)
+        self._note_id(token, where)
+
+    def _filter_attrs(
+        self, token: Token, where: SourceLocation, extra: frozenset[str] = frozenset()
+    ) -> None:
+        allowed = ALLOWED_ATTRS | PARSER_ATTRS.get(token.type, set()) | extra
         for name in [n for n in token.attrs if n not in allowed]:
             self.found.warn(
                 "BB207", f"attribute '{name}' is not allowed here and was dropped", where

@@ -16,7 +16,7 @@ _NAME_START = (
 _NAME = f"{_NAME_START}\\-.0-9\u00b7\u0300-\u036f\u203f-\u2040"
 _NCNAME = re.compile(f"[{_NAME_START}][{_NAME}]*")
 # Ids the build makes itself: footnotes and their calls, print pages, glossary entries.
-_GENERATED = re.compile(r"^(fn-|fnref-|g-|page-\d+$)")
+_GENERATED = re.compile(r"^(fn-|fnref-|g-|ix-|ixe-|page-\d+$)")
 
 
 def id_problem(value: str) -> tuple[str, str] | None:
@@ -29,7 +29,8 @@ def id_problem(value: str) -> tuple[str, str] | None:
     if value in RESERVED_IDS or _GENERATED.match(value):
         return "BB119", (
             f"id '{value}' is reserved for a part of the book bookbuild generates "
-            "(the ids 'fn-...', 'fnref-...', 'g-...', 'page-N' and names such as 'chronology')"
+            "(the ids 'fn-...', 'fnref-...', 'g-...', 'ix-...', 'page-N' "
+            "and names such as 'chronology')"
         )
     return None
 

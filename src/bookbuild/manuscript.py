@@ -77,6 +77,7 @@ BOOK_KEYS = (
     "nocite",
     "lists",
     "require-sources",
+    "index",
 )
 ERA_NOTATIONS = ("BCE", "BC")
 CHAPTER_KEYS = ("title", "era", "summary", "id", "authors", "author")

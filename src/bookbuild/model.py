@@ -35,6 +35,7 @@ RESERVED_IDS = frozenset(
         "notes",
         "list-of-figures",
         "list-of-tables",
+        "index",
     }
 )
 

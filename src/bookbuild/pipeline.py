@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import jinja2
 
@@ -36,6 +37,7 @@ from bookbuild.errors import (
 from bookbuild.fontconf import write_fontconfig
 from bookbuild.fontset import find_fonts
 from bookbuild.images import load_images
+from bookbuild.index import EMPTY, BookIndex, extract_index, mark_ids, validate_index
 from bookbuild.lint import lint_book
 from bookbuild.locale import load_messages
 from bookbuild.manuscript import draft_manuscript
@@ -86,6 +88,7 @@ def load_book(
     config, config_problems = read_build_config(book_dir)
     found += config_problems
     found += tuple(lint_coverage(book))
+    found += validate_index(book)
     # `build: {notes: ...}` is the book's own setting, over the top-level `notes:` key.
     book = apply_note_settings(book, config.notes, config.note_numbering)
     if not has_errors(found):
@@ -131,6 +134,7 @@ def build(
     book = apply_note_settings(book, notes, note_numbering)  # the command line's, over book.yaml
     progress("rendering the book")
     chronology = extract_chronology(book)
+    book, index = extract_index(book)
     messages, catalog_notes = load_messages(book.meta.language, styles, _book_yaml(book))
     env = create_environment(styles, messages)
     # Fonts are for the PDF (and the HTML that reproduces it); an EPUB build skips finding them.
@@ -145,23 +149,49 @@ def build(
     anchors: Mapping[str, int] = {}
     pages = None
 
-    def render(fallback: frozenset[str] = frozenset()) -> str:
-        return render_print(book, chronology, env, paper, fallback, setup=setup)
+    index_pages: dict[str, int] | None = None
+
+    def render(fallback: frozenset[str] = frozenset(), *, layout: bool = False) -> str:
+        return render_print(
+            book,
+            chronology,
+            env,
+            paper,
+            fallback,
+            setup=setup,
+            index=index,
+            index_pages=index_pages,
+            index_layout=layout,
+        )
 
     if {"pdf", "html"} & set(formats):
         html = render()
     if "pdf" in formats:
         progress("laying out and writing the PDF")
-        pdf = build_pdf_bytes(book, render, assets, pdf_variant, epoch)
+        pdf = build_pdf_bytes(
+            book, lambda moved: render(moved, layout=True), assets, pdf_variant, epoch, index
+        )
         staged[f"{slug}.pdf"], starts, pages = pdf.data, pdf.starts, pdf.pages
         anchors = pdf.anchors
         diagnostics += pdf.warnings
-        html = pdf.html  # with the notes the layout moved, so the HTML reproduces the PDF
+        index_pages = pdf.index_pages
+        # With the notes the layout moved and the index's pages, so the HTML reproduces the PDF.
+        html = render(pdf.moved) if index else pdf.html
     if "html" in formats:
         staged.update(build_html_folder(slug, html, assets))
     if {"epub", "kepub"} & set(formats):
         progress("writing the EPUB")
-        epub = build_epub_bytes(book, chronology, env, assets, epoch, starts, anchors)
+        epub = build_epub_bytes(
+            book,
+            chronology,
+            env,
+            assets,
+            epoch,
+            starts,
+            anchors,
+            index=index,
+            index_pages=index_pages,
+        )
         staged |= {f"{slug}.epub": epub} if "epub" in formats else {}
     if "kepub" in formats:
         from bookbuild.kepub import build_kepub
@@ -204,6 +234,8 @@ class PdfOutput:
     warnings: tuple[Diagnostic, ...]
     html: str
     anchors: Mapping[str, int]  # the page on which each id starts
+    moved: frozenset[str] = frozenset()
+    index_pages: dict[str, int] | None = None
 
 
 def build_pdf_bytes(
@@ -212,6 +244,7 @@ def build_pdf_bytes(
     assets: Mapping[str, Asset],
     variant: str,
     epoch: int,
+    index: BookIndex = EMPTY,
 ) -> PdfOutput:
     """Lay the print HTML out; return the PDF, where each page starts, and warnings.
 
@@ -219,16 +252,17 @@ def build_pdf_bytes(
     layout is redone (a bounded number of times) while WeasyPrint sets some notes badly.
     """
     # WeasyPrint is slow to import; `check` and EPUB builds skip it.
-    from bookbuild import notelayout, pdf, tagging
+    from bookbuild import indexlayout, notelayout, pdf, tagging
 
     places = image_places(book)
     fontconf = write_fontconfig(find_fonts(), book.meta.language)
-    placed = notelayout.layout_placing_notes(
-        render,
-        lambda html: pdf.layout_pdf(html, assets, book.root, variant, places, fontconf),
-        set(note_places(book)),
-        measure_key=lambda: pdf.layout_key(assets, variant),
-    )
+    with indexlayout.collapsing_index():
+        placed = notelayout.layout_placing_notes(
+            render,
+            lambda html: pdf.layout_pdf(html, assets, book.root, variant, places, fontconf),
+            set(note_places(book)),
+            measure_key=lambda: pdf.layout_key(assets, variant),
+        )
     document, warnings = placed.document, list(placed.warnings)
     warnings += note_warnings(book, placed.moved, placed.misplaced)
     buffer = io.BytesIO()
@@ -249,7 +283,19 @@ def build_pdf_bytes(
         warnings=tuple(warnings),
         html=placed.html,
         anchors=pdf.page_map(document),
+        moved=frozenset(placed.moved),
+        index_pages=_index_pages(document, index),
     )
+
+
+def _index_pages(document: Any, index: BookIndex) -> dict[str, int] | None:
+    """Return the page of every indexed passage, or None for a book with no index."""
+    if not index:
+        return None
+    from bookbuild import pdf
+
+    marks = mark_ids(index)
+    return {ident: page for ident, page in pdf.page_map(document).items() if ident in marks}
 
 
 def note_places(book: Book) -> dict[str, tuple[SourceLocation, int]]:
@@ -295,12 +341,17 @@ def build_epub_bytes(
     epoch: int,
     starts: Sequence[PageStart] = (),
     anchors: Mapping[str, int] | None = None,
+    *,
+    index: BookIndex = EMPTY,
+    index_pages: Mapping[str, int] | None = None,
 ) -> bytes:
     """Return the EPUB's bytes, with the PDF's page breaks and page numbers when laid out."""
     from bookbuild import epub  # EbookLib only loads for EPUB builds
     from bookbuild.cover import cached_cover
 
-    documents = render_epub_pages(book, chronology, env, anchors)
+    documents = render_epub_pages(
+        book, chronology, env, anchors, index=index, index_pages=index_pages
+    )
     pages, targets = insert_page_breaks(documents, starts)
     nav = render_epub_nav(book, pages, targets, env)
     epub_assets = {

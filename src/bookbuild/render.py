@@ -17,6 +17,7 @@ from bookbuild.assets import image_names
 from bookbuild.cache import cache_dir
 from bookbuild.collation import collation_key
 from bookbuild.dates import iso_range, parse_date
+from bookbuild.index import EMPTY, BookIndex, index_rows
 from bookbuild.links import link_targets
 from bookbuild.localdates import format_local_date, format_local_era
 from bookbuild.locale import Messages, load_messages
@@ -149,13 +150,22 @@ def render_print(
     fallback: frozenset[str] = frozenset(),
     *,
     setup: PrintSetup | None = None,
+    index: BookIndex = EMPTY,
+    index_pages: Mapping[str, int] | None = None,
+    index_layout: bool = False,
 ) -> str:
     """Return the single HTML document that WeasyPrint lays out.
 
     The notes in `fallback` (by id) are set at the end of their chapter rather than the page.
+    With `index_layout`, the index has a placeholder locator for every indexed passage, which
+    the layout sets to its page (indexlayout.py); else its locators are the `index_pages`
+    (or, without them, the chapters).
     """
     chapters = _chapter_views(book, "print", messages_of(env), fallback)
     context = _context(book, chronology, chapters, env, link=lambda view: f"#{view.id}")
+    context["index"] = _index_rows(
+        book, index, index_pages, {c.id: "" for c in book.chapters}, every=index_layout
+    )
     context["paper"] = setup.size if setup else paper
     context["epub_types"] = False
     context["bleed"], context["marks"] = (setup.bleed, setup.marks) if setup else (None, None)
@@ -167,15 +177,21 @@ def render_epub_pages(
     chronology: tuple[Event, ...],
     env: jinja2.Environment,
     page_numbers: Mapping[str, int] | None = None,
+    *,
+    index: BookIndex = EMPTY,
+    index_pages: Mapping[str, int] | None = None,
 ) -> tuple[EpubPage, ...]:
     """Return the EPUB's content documents, in reading order.
 
     `page_numbers` gives the PDF page of each id, for page references and the lists' pages.
+    The index's locators are the PDF's pages when `index_pages` has them, else chapter titles.
     """
     numbers = page_numbers or {}
     chapters = _chapter_views(book, "epub", messages_of(env), page_numbers=numbers)
     context = _context(book, chronology, chapters, env, link=lambda view: view.file, pages=numbers)
     context["epub_types"] = True
+    files = {c.id: f"{c.id}.xhtml" for c in book.chapters}
+    context["index"] = _index_rows(book, index, index_pages, files)
     template = env.get_template("epub_page.xhtml")
     labels = messages_of(env).labels()
     documents: list[tuple[str, str, str, ChapterView | None]] = [
@@ -186,6 +202,7 @@ def render_epub_pages(
         *((f"{kind}.xhtml", labels[kind], kind, None) for kind in _appendices(book, chronology)),
         *((c.file, c.title, c.part, c) for c in context["back"]),
         ("colophon.xhtml", labels["colophon"], "colophon", None),
+        *((("index.xhtml", labels["index"], "index", None),) if index else ()),
     ]
     pages = [
         EpubPage(
@@ -215,6 +232,18 @@ def render_epub_nav(
         "page_list": page_list,
     }
     return template.render(context).encode("utf-8")
+
+
+def _index_rows(
+    book: Book,
+    index: BookIndex,
+    pages: Mapping[str, int] | None,
+    files: Mapping[str, str],
+    *,
+    every: bool = False,
+) -> list[Any]:
+    titles = {c.id: c.title for c in book.chapters}
+    return index_rows(index, pages, files, titles, every=every)
 
 
 def render_timeline_svg(
