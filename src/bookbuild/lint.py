@@ -5,6 +5,7 @@ from __future__ import annotations
 import bisect
 import itertools
 import re
+import unicodedata
 from collections.abc import Iterator
 
 from bookbuild.dates import EdtfDate
@@ -87,8 +88,13 @@ def lint_glossary(book: Book) -> Iterator[Diagnostic]:
     forms = sorted({f for e in book.glossary for f in (e.term, *e.aliases)}, key=len, reverse=True)
     # One pass finds the forms at once; where several start at one place it records only the
     # longest, so a shorter form also occurs there when it is a word-bounded prefix of it.
-    pattern = re.compile(rf"(?<!\w)(?=({'|'.join(map(re.escape, forms))})(?!\w))")
-    found = sorted({match[1] for match in pattern.finditer(text)})
+    spaced = [f for f in forms if not (_unspaced(f[0]) or _unspaced(f[-1]))]
+    pattern = re.compile(rf"(?<!\w)(?=({'|'.join(map(re.escape, spaced))})(?!\w))")
+    found = sorted({match[1] for match in pattern.finditer(text)} if spaced else ())
+    if spaceless := [f for f in forms if f not in spaced]:
+        # Apart, as a boundary checked inside each alternative would slow the common case.
+        pattern = re.compile(rf"(?=({'|'.join(map(_bounded, spaceless))}))")
+        found = sorted({*found, *(match[1] for match in pattern.finditer(text))})
     for entry in book.glossary:
         names = (entry.term, *entry.aliases)
         if not any(_within_found(name, found) for name in names):
@@ -103,9 +109,25 @@ def _within_found(form: str, found: list[str]) -> bool:
     for n in range(bisect.bisect_left(found, form), len(found)):
         if not found[n].startswith(form):
             break
-        if found[n] == form or re.match(r"\W", found[n][len(form)]):
+        if found[n] == form or re.match(r"\W", found[n][len(form)]) or _unspaced(form[-1]):
             return True
     return False
+
+
+def _bounded(form: str) -> str:
+    """Return a pattern for the form as a word: bounded, except at a side in a spaceless script."""
+    left = "" if _unspaced(form[0]) else r"(?<!\w)"
+    right = "" if _unspaced(form[-1]) else r"(?!\w)"
+    return f"{left}{re.escape(form)}{right}"
+
+
+# Scripts written without spaces between words (or, in Korean, with particles joined on), so
+# a glossary term sits inside a run of letters: '砖茶' in '把砖茶存放'.
+_SPACELESS = ("CJK", "HIRAGANA", "KATAKANA", "HANGUL", "THAI", "LAO", "KHMER", "MYANMAR")
+
+
+def _unspaced(char: str) -> bool:
+    return unicodedata.name(char, "").startswith(_SPACELESS)
 
 
 def lint_links(book: Book) -> Iterator[Diagnostic]:
