@@ -203,12 +203,14 @@ def test_notes_and_bibliography_headings_follow_the_language(tmp_path: Path) -> 
     shutil.copytree(LOCALES / "ru", book)
     (book / "refs.json").write_text(
         '[{"id": "ivanov", "type": "book", "title": "Соляные пути",'
-        ' "author": [{"family": "Иванов", "given": "Иван"}], "issued": {"date-parts": [[1990]]}}]'
+        ' "author": [{"family": "Иванов", "given": "Иван"}, {"family": "Петров", "given": "Пётр"}],'
+        ' "issued": {"date-parts": [[1990]]}}]'
     )
     meta = book / "book.yaml"
     meta.write_text(meta.read_text() + "bibliography: refs.json\nnotes: book-end\n")
     chapter = next((book / "chapters").glob("02-*.md"))
-    chapter.write_text(chapter.read_text() + "\nТак пишет [@ivanov, 12].\n")  # noqa: RUF001
+    more = "\nТак пишет [@ivanov, 12], и @ivanov согласны.\n"  # noqa: RUF001
+    chapter.write_text(chapter.read_text() + more)
     err = io.StringIO()
     argv = ["build", str(book), "--out", str(tmp_path / "out")]
     assert main(argv, stdout=io.StringIO(), stderr=err) == 0, err.getvalue()
@@ -226,6 +228,8 @@ def test_notes_and_bibliography_headings_follow_the_language(tmp_path: Path) -> 
     assert "Библиография" in nav and "Bibliography" not in nav
     references = docs["bibliography.xhtml"].find(f".//{X}section[@role='doc-bibliography']")
     assert references is not None and references.get("aria-label") == "Библиография"
+    market = " ".join(" ".join(docs["rynok.xhtml"].itertext()).split())
+    assert "Иванов и Петров" in market  # the CSL locale's "and"
     [pdf] = (tmp_path / "out").glob("*.pdf")
     text = " ".join(pdf_texts(pdf))
     assert "Примечания" in text and "Библиография" in text and "Notes" not in text
