@@ -9,10 +9,11 @@ SLUG := $(shell sed -n 's/^slug: *//p' $(MANUSCRIPT)/book.yaml 2>/dev/null)
 SOURCES := $(shell find src/bookbuild -type f -not -name '*.pyc' 2>/dev/null)
 MANUSCRIPT_FILES := $(shell find $(MANUSCRIPT) -type f 2>/dev/null)
 # Debian packages the build needs: Pango for WeasyPrint, HarfBuzz subsetting for fast font
-# embedding, DejaVu Sans as the named fallback font, Java for EPUBCheck, Chromium for DAISY Ace
-# and poppler-utils for proofs.
+# embedding, DejaVu Sans as the named fallback font, Noto CJK for Chinese, Japanese and Korean
+# (no PyPI package has it), Java for EPUBCheck, Chromium for DAISY Ace and poppler-utils for
+# proofs.
 DEB_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core \
-	openjdk-17-jre-headless chromium poppler-utils
+	fonts-noto-cjk openjdk-17-jre-headless chromium poppler-utils
 # Calibre's ebook-convert for the test of the Kindle conversion; only `make test` needs it.
 TEST_DEB_PACKAGES := calibre
 ACE := tests/ace/node_modules/.package-lock.json
@@ -73,6 +74,7 @@ bench: book
 	@command -v pandoc >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq pandoc >/dev/null; } \
 	  || { echo "error: the benchmark needs pandoc: apt-get install pandoc" >&2; exit 1; }
 	$(BIN)/python tests/bench.py
+	$(BIN)/python tests/bench_serve.py
 
 proof: book
 	rm -rf $(DIST)/proof && mkdir -p $(DIST)/proof

@@ -82,7 +82,9 @@ def test_doctor_reports_each_requirement_with_its_install_command(
     out = io.StringIO()
     assert doctor.doctor(out, "debian") == 0
     assert "ok       Pango" in out.getvalue()
+    assert "ok       Noto CJK" in out.getvalue()
     monkeypatch.setenv("BOOKBUILD_FALLBACK_FONT", str(tmp_path / "missing.ttf"))
+    monkeypatch.setenv("BOOKBUILD_CJK_FONTS", str(tmp_path / "no-cjk"))
     monkeypatch.setenv("PATH", str(tmp_path))  # no java, no ace
     monkeypatch.delenv("BOOKBUILD_ACE", raising=False)
     for system, hint in (
@@ -95,4 +97,47 @@ def test_doctor_reports_each_requirement_with_its_install_command(
         report = out.getvalue()
         assert "MISSING  DejaVu Sans" in report and hint in report
         assert "MISSING  Java" in report
+        assert "optional Noto CJK" in report
         assert "optional DAISY Ace" in report
+
+
+def epub_notes(epub: Path) -> tuple[bool, list[str]]:
+    """Return whether the EPUB has a Notes appendix, and its note calls' numbers in order."""
+    import zipfile
+
+    from lxml import etree
+
+    ops = {"x": "http://www.w3.org/1999/xhtml", "epub": "http://www.idpf.org/2007/ops"}
+    with zipfile.ZipFile(epub) as zf:
+        calls = [
+            "".join(a.itertext())
+            for name in ("EPUB/early.xhtml", "EPUB/league.xhtml")
+            for a in etree.fromstring(zf.read(name)).xpath(
+                "//x:a[@epub:type='noteref']", namespaces=ops
+            )
+        ]
+        return "EPUB/notes.xhtml" in zf.namelist(), calls
+
+
+def test_book_yaml_notes_settings_apply_and_flags_override_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    book = tmp_path / "book"
+    shutil.copytree(FIXTURE, book)
+    yaml = book / "book.yaml"
+    # The build: section's notes win over the top-level key; the flags win over both.
+    yaml.write_text(
+        yaml.read_text() + "notes: chapter-end\nbuild:\n  notes: book-end\n  note-numbering: book\n"
+    )
+    base = ["build", str(book), "--format", "epub"]
+    code, _, err = run([*base, "--out", str(tmp_path / "a")])
+    assert code == 0, err
+    assert epub_notes(next((tmp_path / "a").glob("*.epub"))) == (True, ["1", "2"])
+    code, _, err = run(
+        [*base, "--out", str(tmp_path / "b"), "--notes", "page", "--note-numbering", "chapter"]
+    )
+    assert code == 0, err
+    assert epub_notes(next((tmp_path / "b").glob("*.epub"))) == (False, ["1", "1"])
+    capsys.readouterr()
+    assert run([*base, "--out", str(tmp_path / "c"), "--notes", "margin"])[0] == 2
+    assert "notes 'margin' must be one of page, chapter-end, book-end" in capsys.readouterr().err

@@ -19,9 +19,18 @@ def run(argv: list[str]) -> tuple[int, str, str]:
     return code, out.getvalue(), err.getvalue()
 
 
+def use_case(case: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Work in the case's folder, with the environment its optional `env` file sets."""
+    monkeypatch.chdir(case)
+    env = case / "env"
+    for line in env.read_text().splitlines() if env.is_file() else ():
+        name, _, value = line.partition("=")
+        monkeypatch.setenv(name, value)
+
+
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_check_prints_exact_diagnostics(case: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(case)
+    use_case(case, monkeypatch)
     code, _, err = run(["check", "manuscript"])
     expected = (case / "expected.txt").read_text()
     assert err == expected
@@ -37,7 +46,7 @@ def test_check_prints_exact_diagnostics(case: Path, monkeypatch: pytest.MonkeyPa
 def test_failed_build_leaves_earlier_outputs_untouched(
     case: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.chdir(case)
+    use_case(case, monkeypatch)
     out = tmp_path / "dist"
     out.mkdir()
     earlier = {

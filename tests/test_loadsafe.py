@@ -191,6 +191,19 @@ def test_a_file_name_that_is_not_utf8_still_gives_valid_json(tmp_path: Path) -> 
     assert warning["path"] == f"{root}/chapters/\\xff-b.md"
 
 
+def test_chapter_file_names_with_nothing_to_slug_give_valid_ids(tmp_path: Path) -> None:
+    # Hypothesis found `\x1f.md`: the id was "chapter-\x1f", which no XML attribute may hold.
+    names = ["\x1f.md", "\x1e.md", "——.md", "07.md"]
+    root = write_manuscript(tmp_path / "m", dict.fromkeys(names, CHAPTER))
+    code, _, err = run(["build", str(root), "--out", str(tmp_path / "out"), "--format", "epub"])
+    assert code == 0, err
+    (epub_path,) = (tmp_path / "out").glob("*.epub")
+    with zipfile.ZipFile(epub_path) as epub:
+        files = [n for n in epub.namelist() if n.startswith("EPUB/chapter-")]
+    assert len(files) == len(names)
+    assert all(re.fullmatch(r"EPUB/chapter-[0-9a-f]+\.xhtml", n) for n in files), files
+
+
 # YAML, text and limits
 
 

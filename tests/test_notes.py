@@ -230,3 +230,15 @@ def test_misplaced_notes_names_each_kind_of_bad_placement() -> None:
     assert found.pop("f") == "it came out of order"
     assert found.pop("g") == "it did not fit under the text of its page"
     assert found == {}  # a, b and e are where they belong
+
+
+def test_cached_note_heights_give_the_same_pdf_and_warnings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BOOKBUILD_CACHE", str(tmp_path / "cache"))
+    cold = build(NOTES_BOOK, tmp_path / "cold", ("pdf",))
+    assert len(list((tmp_path / "cache" / "note-heights").iterdir())) == 1
+    warm = build(NOTES_BOOK, tmp_path / "warm", ("pdf",))
+    assert output(warm, ".pdf").read_bytes() == output(cold, ".pdf").read_bytes()
+    assert warm.diagnostics == cold.diagnostics
+    assert any("taller than the 80%" in d.message for d in warm.diagnostics if d.code == "BB504")

@@ -12,6 +12,7 @@ import pytest
 
 from bookbuild.assets import default_styles_dir
 from bookbuild.cli import main
+from bookbuild.errors import ManuscriptError
 from bookbuild.pipeline import BuildResult, build
 from tests.conftest import FIXTURE, output
 
@@ -193,19 +194,20 @@ def test_long_table_breaks_between_rows_and_repeats_its_header(tmp_path: Path) -
     assert numbers == list(range(1, 121))  # every row whole, once, in order
 
 
-def test_characters_no_font_has_are_reported_at_their_line(tmp_path: Path) -> None:
+def test_characters_no_font_has_stop_the_build_at_their_line(tmp_path: Path) -> None:
     root = tmp_path / "m"
     (root / "chapters").mkdir(parents=True)
     (root / "book.yaml").write_text(
         "title: T\nlanguage: en\nidentifier: urn:uuid:6f1d7c8a-2b3e-4f5a-8c9d-0e1f2a3b4c5d\n"
     )
     (root / "chapters" / "01-a.md").write_text(
-        "---\ntitle: A\n---\nGeorgian ქ is fine.\n\nTokyo 東.\n"
+        "---\ntitle: A\n---\nGeorgian ქ and Tokyo 東 are fine.\n\nTibetan ཀ.\n"
     )
-    result = build(root, tmp_path / "out", ("pdf",))
-    ours = [d.format() for d in result.diagnostics if d.code == "BB903"]
+    with pytest.raises(ManuscriptError) as raised:
+        build(root, tmp_path / "out", ("pdf",))
+    ours = [d.format() for d in raised.value.diagnostics if d.code.startswith("BB71")]
     assert ours == [
-        f"{root}/chapters/01-a.md:6:7: warning: character '東' (U+6771, CJK UNIFIED "
-        "IDEOGRAPH-6771) is in none of the book's fonts; the PDF would borrow one from this "
-        "machine [BB903]"
+        f"{root}/chapters/01-a.md:6:9: error: character '\u0f40' (U+0F40, TIBETAN LETTER KA) "
+        "is in none of bookbuild's fonts, so the PDF cannot show it [BB710]"
     ]
+    assert not (tmp_path / "out").exists()

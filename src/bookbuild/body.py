@@ -29,6 +29,13 @@ PARSER_ATTRS = {
 }
 _IMAGE_START = re.compile(r"!\[")
 _NOTE_CALL = re.compile(r"\[\^([^\]\s]+)\]")
+_PLATE = "full-bleed"  # the class that makes an image a page of its own, printed to the edge
+
+
+def _classes(token: Token) -> list[str]:
+    return str(token.attrGet("class") or "").split()
+
+
 # An attribute block the parser could not read, left in the text: `]{#a b}`, `{.x y=}`.
 _LOOSE_ATTRS = re.compile(r"(?:\]|^)(\{\s*(?:[#.][\w-]|[\w-]+=)[^{}\n]*\})")
 _NOTE_DEFINITION = re.compile(r"^\s{0,3}\[\^([^\]]+)\]:")
@@ -58,12 +65,46 @@ class ParsedBody:
 
     def walk(self, tokens: Sequence[Token]) -> None:
         """Check every token of the body."""
+        opener: Token | None = None
         for token in tokens:
             self._filter_attrs(token, self._line_of(token))
             self._note_id(token, self._line_of(token))
             self._note_anchor(token)
             if token.type == "inline":
                 self._walk_inline(token)
+                self._check_plates(token, opener)
+            opener = token
+
+    def _check_plates(self, inline: Token, opener: Token | None) -> None:
+        """Print a {.full-bleed} image that cannot be a page of its own as an ordinary one."""
+        children = inline.children or []
+        plates = [c for c in children if c.type == "image" and _PLATE in _classes(c)]
+        if not plates:
+            return
+        others = [
+            c
+            for c in children
+            if c not in plates
+            and c.type not in ("softbreak", "hardbreak")
+            and not (c.type == "text" and not c.content.strip())
+        ]
+        # The theme makes a plate of a top-level paragraph holding the image and nothing else;
+        # anywhere else the image, positioned over the page, would hide the text around it.
+        top = opener is not None and opener.type == "paragraph_open" and opener.level == 0
+        if top and len(plates) == 1 and not others:
+            return
+        for image in plates:
+            kept = [name for name in _classes(image) if name != _PLATE]
+            if kept:
+                image.attrs["class"] = " ".join(kept)
+            else:
+                del image.attrs["class"]
+        self.found.warn(
+            "BB313",
+            "a {.full-bleed} image must be alone in a paragraph of its own, outside lists, "
+            "quotations, tables, headings and notes; it is printed as an ordinary image",
+            self._line_of(inline),
+        )
 
     def check_footnotes(self, tokens: Sequence[Token], env: dict[str, Any]) -> None:
         """Report notes defined but never called, and calls with no note."""

@@ -2,18 +2,37 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from bookbuild.errors import Collector, Diagnostic, ManuscriptError
-from bookbuild.printsetup import parse_bleed, parse_marks, parse_paper, parse_variant
+from bookbuild.model import NUMBERINGS, PLACEMENTS, Book, Numbering, Placement
+from bookbuild.printsetup import (
+    PrintSetup,
+    combination_problem,
+    parse_bleed,
+    parse_marks,
+    parse_paper,
+    parse_variant,
+)
 from bookbuild.sources import read_source
 from bookbuild.yamlsrc import YamlDoc, key_names, key_nodes, parse_yaml
 
 FORMATS = ("pdf", "epub", "kepub", "html")
-BUILD_KEYS = ("formats", "paper", "pdf-variant", "styles", "verify", "bleed", "marks")
+BUILD_KEYS = (
+    "formats",
+    "paper",
+    "pdf-variant",
+    "styles",
+    "verify",
+    "bleed",
+    "marks",
+    "notes",
+    "note-numbering",
+)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -27,6 +46,34 @@ class BuildConfig:
     verify: bool | None = None
     bleed: str | None = None
     marks: str | None = None
+    notes: Placement | None = None
+    note_numbering: Numbering | None = None
+
+
+def parse_notes(value: str) -> Placement:
+    """Return a note placement: page, chapter-end or book-end."""
+    if value not in PLACEMENTS:
+        raise ValueError(f"notes '{value}' must be one of {', '.join(PLACEMENTS)}")
+    return value
+
+
+def parse_note_numbering(value: str) -> Numbering:
+    """Return a note numbering: chapter or book."""
+    if value not in NUMBERINGS:
+        raise ValueError(f"note-numbering '{value}' must be one of {', '.join(NUMBERINGS)}")
+    return value
+
+
+def apply_note_settings(book: Book, notes: Placement | None, numbering: Numbering | None) -> Book:
+    """Return the book with its note placement and numbering replaced where one is given."""
+    if notes is None and numbering is None:
+        return book
+    meta = dataclasses.replace(
+        book.meta,
+        notes=notes or book.meta.notes,
+        note_numbering=numbering or book.meta.note_numbering,
+    )
+    return dataclasses.replace(book, meta=meta)
 
 
 def parse_formats(value: str) -> tuple[str, ...]:
@@ -59,7 +106,18 @@ def read_build_config(book_dir: Path) -> tuple[BuildConfig, tuple[Diagnostic, ..
         if key not in BUILD_KEYS:
             known = ", ".join(BUILD_KEYS)
             found.warn("BB104", f"unknown key 'build.{key}' (known: {known})", doc.locate(node))
-    return _config(section, book_dir, found), tuple(found)
+    config = _config(section, book_dir, found)
+    _check_combination(config, section, found)
+    return config, tuple(found)
+
+
+def _check_combination(config: BuildConfig, section: YamlDoc, found: Collector) -> None:
+    """Report, at the marks line, settings of book.yaml that cannot go together."""
+    setup = PrintSetup(marks=config.marks)
+    if problem := combination_problem(config.pdf_variant or "pdf/ua-1", setup):
+        found.error(
+            "BB105", f"build.marks: {problem}", section.locate(key_nodes(section.node)["marks"])
+        )
 
 
 def _config(section: YamlDoc, book_dir: Path, found: Collector) -> BuildConfig:
@@ -89,6 +147,8 @@ def _config(section: YamlDoc, book_dir: Path, found: Collector) -> BuildConfig:
         "styles": (book_dir / styles) if (styles := value("styles", str)) else None,
         "bleed": value("bleed", parse_bleed),
         "marks": value("marks", parse_marks),
+        "notes": value("notes", parse_notes),
+        "note_numbering": value("note-numbering", parse_note_numbering),
     }
     verify = data.get("verify")
     if verify is not None and not isinstance(verify, bool):

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TextIO, TypeVar
 
 from bookbuild import __version__
-from bookbuild.buildconfig import parse_formats
+from bookbuild.buildconfig import parse_formats, parse_note_numbering, parse_notes
 from bookbuild.errors import BookbuildError, Diagnostic, Severity, error
 from bookbuild.model import SourceLocation
 from bookbuild.printsetup import (
@@ -102,6 +102,16 @@ def _add_build(build: argparse.ArgumentParser) -> None:
     build.add_argument("--bleed", type=_parsed(parse_bleed), help="bleed, e.g. 3mm or 0.125in")
     build.add_argument("--marks", type=_parsed(parse_marks), help="printer's marks: crop, cross")
     build.add_argument("--styles", type=Path, help="theme folder (default: the bundled theme)")
+    build.add_argument(
+        "--notes",
+        type=_parsed(parse_notes),
+        help="where notes go: page (footnotes), chapter-end or book-end",
+    )
+    build.add_argument(
+        "--note-numbering",
+        type=_parsed(parse_note_numbering),
+        help="note numbers restart in each chapter, or run through the book",
+    )
     build.add_argument("--strict", action="store_true", help="treat warnings as errors")
     build.add_argument(
         "--verify",
@@ -255,6 +265,8 @@ def _build(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, progress: P
             styles=args.styles or config.styles,
             pdf_variant=variant,
             setup=setup,
+            notes=args.notes,
+            note_numbering=args.note_numbering,
             progress=progress,
         )
     finally:

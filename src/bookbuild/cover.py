@@ -33,7 +33,28 @@ def cached_cover(meta: Metadata) -> bytes:
         spec = importlib.util.find_spec(package)  # finds the font package without importing it
         origin = Path(spec.origin if spec and spec.origin else package)
         key.append((origin.parent / "metadata.json").read_bytes() if spec else package.encode())
-    return cached("covers", key, lambda: build_cover(meta, font_files()))
+    files = font_files()
+    key.append(str(cjk_cover_fonts(meta.language)).encode())
+    return cached("covers", key, lambda: build_cover(meta, files | cjk_cover_fonts(meta.language)))
+
+
+# The face of each CJK collection for a language (the collections' order: JP, KR, SC, TC, HK).
+CJK_FACE_INDEX = {"JP": 0, "KR": 1, "SC": 2, "TC": 3, "HK": 4}
+CJK_COVER_FILES = {
+    "cjk/serif-bold": "NotoSerifCJK-Bold.ttc",
+    "cjk/serif": "NotoSerifCJK-Regular.ttc",
+    "cjk/sans-bold": "NotoSansCJK-Bold.ttc",
+}
+
+
+def cjk_cover_fonts(language: str) -> dict[str, Path]:
+    """Return the CJK collections the cover may draw with, as found; the face index in `#n`."""
+    from bookbuild.fontconf import cjk_variant
+    from bookbuild.fontset import cjk_font
+
+    index = CJK_FACE_INDEX[cjk_variant(language)]
+    found = {name: cjk_font(file) for name, file in CJK_COVER_FILES.items()}
+    return {name: Path(f"{path}#{index}") for name, path in found.items() if path}
 
 
 def build_cover(meta: Metadata, fonts: Mapping[str, Path]) -> bytes:
@@ -44,16 +65,18 @@ def build_cover(meta: Metadata, fonts: Mapping[str, Path]) -> bytes:
     draw = ImageDraw.Draw(image)
     width = SIZE[0] - 2 * MARGIN
     y = 520
-    title = _font(fonts["fonts/serif.ttf"], 150, weight=700)
+    title = _font(_pick(fonts, meta.title, "fonts/serif.ttf", "cjk/serif-bold"), 150, weight=700)
     y = _draw_lines(draw, _wrap(draw, meta.title, title, width), title, y, INK, 1.12)
     draw.rectangle((MARGIN, y + 60, MARGIN + 260, y + 72), fill=MUTED)
     if meta.subtitle:
-        subtitle = _font(fonts["fonts/serif-italic.ttf"], 72, weight=400)
+        path = _pick(fonts, meta.subtitle, "fonts/serif-italic.ttf", "cjk/serif")
+        subtitle = _font(path, 72, weight=400)
         _draw_lines(
             draw, _wrap(draw, meta.subtitle, subtitle, width), subtitle, y + 150, MUTED, 1.3
         )
-    footer = _font(fonts["fonts/sans.ttf"], 56, weight=600)
     credits = [", ".join(meta.authors), meta.publisher or ""]
+    path = _pick(fonts, " ".join(credits), "fonts/sans.ttf", "cjk/sans-bold")
+    footer = _font(path, 56, weight=600)
     _draw_lines(draw, [line for line in credits if line], footer, SIZE[1] - 360, INK, 1.4)
     buffer = io.BytesIO()
     # JPEG: what every reader (Kindle included) takes for a cover, and ten times quicker to encode.
@@ -61,10 +84,20 @@ def build_cover(meta: Metadata, fonts: Mapping[str, Path]) -> bytes:
     return buffer.getvalue()
 
 
+def _pick(fonts: Mapping[str, Path], text: str, theme: str, cjk: str) -> Path:
+    """Return the theme's font for the text, or the CJK one when the text is CJK and it is here."""
+    from bookbuild.coverage import is_cjk
+
+    return fonts[cjk] if cjk in fonts and any(map(is_cjk, text)) else fonts[theme]
+
+
 def _font(path: Path, size: int, *, weight: int) -> ImageFont.FreeTypeFont:
     from PIL import ImageFont
 
-    font = ImageFont.truetype(str(path), size)
+    file, _, index = str(path).partition("#")
+    font = ImageFont.truetype(file, size, index=int(index or 0))
+    if index:  # a CJK collection: static faces, no axes
+        return font
     axes = font.get_variation_axes()
     # Set the weight, and the optical size to the point size where the font has that axis.
     values = [
@@ -82,13 +115,18 @@ def _clamp(value: float, low: float | None, high: float | None) -> float:
 def _wrap(
     draw: ImageDraw.ImageDraw, text: str, font: ImageFont.FreeTypeFont, width: int
 ) -> list[str]:
-    """Break text into lines no wider than `width`, greedily, at spaces."""
+    """Break text into lines no wider than `width`, greedily, at spaces (CJK: anywhere)."""
+    from bookbuild.coverage import is_cjk
+
     lines: list[str] = []
-    for word in text.split():
-        candidate = f"{lines[-1]} {word}" if lines else word
+    # Chinese and Japanese break between any two characters: each is a word, spaces kept.
+    cjk = any(map(is_cjk, text))
+    words, space = (list(text.strip()), "") if cjk else (text.split(), " ")
+    for word in words:
+        candidate = f"{lines[-1]}{space}{word}" if lines else word
         if lines and draw.textlength(candidate, font=font) <= width:
             lines[-1] = candidate
-        else:
+        elif not word.isspace():
             lines.append(word)
     return lines
 

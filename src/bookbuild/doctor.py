@@ -30,6 +30,12 @@ INSTALL = {
         "fedora": "sudo dnf install dejavu-sans-fonts",
         "macos": "brew install --cask font-dejavu",
     },
+    "cjk-fonts": {
+        "debian": "sudo apt-get install fonts-noto-cjk",
+        "fedora": "sudo dnf install google-noto-serif-cjk-fonts google-noto-sans-cjk-fonts",
+        "macos": "download Noto Serif CJK and Noto Sans CJK (the .ttc collections) and set "
+        "BOOKBUILD_CJK_FONTS to their folder",
+    },
     "java": {
         "debian": "sudo apt-get install openjdk-17-jre-headless",
         "fedora": "sudo dnf install java-21-openjdk-headless",
@@ -79,6 +85,13 @@ def _font() -> str | None:
     return str(path) if path.is_file() else None
 
 
+def _cjk_fonts() -> str | None:
+    from bookbuild.fontset import find_fonts
+
+    fonts = find_fonts()
+    return None if fonts.cjk_missing else str(fonts.cjk[0].parent)
+
+
 def _java() -> str | None:
     return shutil.which("java")
 
@@ -118,6 +131,12 @@ CHECKS = (
         what="DejaVu Sans, the fallback font for scripts the theme's fonts lack",
         required=True,
         found=_font,
+    ),
+    Check(
+        key="cjk-fonts",
+        what="Noto CJK, the fonts for Chinese, Japanese and Korean text (else BB711)",
+        required=False,
+        found=_cjk_fonts,
     ),
     Check(key="java", what="Java, for EPUBCheck in `build --verify`", required=True, found=_java),
     Check(

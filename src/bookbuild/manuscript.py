@@ -13,7 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+from markdown_it import MarkdownIt
+
 from bookbuild import body, ids, markup, sections
+from bookbuild.chaptermemo import ChapterMemo
 from bookbuild.constructs import ConstructCheck
 from bookbuild.dates import DateError, EdtfDate, YearRangeError, parse_date
 from bookbuild.errors import Collector, Diagnostic, ManuscriptError, has_errors
@@ -41,6 +44,7 @@ from bookbuild.model import (
 from bookbuild.sources import (
     character_message,
     has_bad_characters,
+    read_manuscript_bytes,
     read_source,
     replace_characters,
     slugify,
@@ -122,8 +126,12 @@ _NO_METADATA = Metadata(
 )
 
 
-def draft_manuscript(root: Path) -> Draft:
-    """Load what can be loaded of the book in `root`; never raise for the manuscript's errors."""
+def draft_manuscript(root: Path, memo: ChapterMemo | None = None) -> Draft:
+    """Load what can be loaded of the book in `root`; never raise for the manuscript's errors.
+
+    With a `memo`, a chapter whose file and book.yaml are as they were last time is not parsed
+    again (the preview's rebuilds).
+    """
     found = Collector()
     doc = found.guard(lambda: read_book_yaml(root, found))
     limits = load_limits(doc, found) if doc else Limits()
@@ -132,15 +140,24 @@ def draft_manuscript(root: Path) -> Draft:
     language = meta.language if meta else "en"
     if too_large := list(check_book_size(root, [*paths, root / "glossary.yaml"], limits)):
         raise ManuscriptError([*found, *too_large])
-    chapters = tuple(
-        chapter
-        for path in paths
-        if (
-            chapter := found.guard(
-                functools.partial(load_chapter, root, path, found, limits, language)
-            )
+    if memo is None:
+        loaded = (
+            found.guard(functools.partial(load_chapter, root, path, found, limits, language))
+            for path in paths
         )
-    )
+    else:
+        memo.forget_others(paths)
+        settings = _settings_bytes(root)  # the language and the limits are in it
+        loaded = (
+            memo.load(
+                path,
+                (str(path).encode(), _file_bytes(root, path, limits), settings),
+                found,
+                lambda own, path=path: load_chapter(root, path, own, limits, language),  # type: ignore[misc]
+            )
+            for path in paths
+        )
+    chapters = tuple(chapter for chapter in loaded if chapter)
     glossary = found.guard(lambda: load_glossary(root, found, limits))
     validate_unique_ids(chapters, glossary or (), found)
     found.extend(ids.validate_author_ids(chapters, glossary or ()))
@@ -148,6 +165,22 @@ def draft_manuscript(root: Path) -> Draft:
     book = Book(root=root, meta=meta or _NO_METADATA, chapters=chapters, glossary=glossary or ())
     complete = len(chapters) == len(paths) and glossary is not None
     return Draft(book=book, complete=complete, diagnostics=tuple(found))
+
+
+def _settings_bytes(root: Path) -> bytes:
+    """Return book.yaml's bytes: the settings (limits, language) that a chapter's loading reads."""
+    try:
+        return (root / "book.yaml").read_bytes()
+    except OSError:
+        return b"\0unreadable"
+
+
+def _file_bytes(root: Path, path: Path, limits: Limits) -> bytes:
+    """Return a chapter file's bytes for the memo's key, or a key that never matches."""
+    try:
+        return read_manuscript_bytes(path, root, limits.file_size)
+    except (OSError, ManuscriptError):
+        return os.urandom(16)  # loaded afresh, so its error is reported as it is now
 
 
 # book.yaml
@@ -302,6 +335,12 @@ def chapter_paths(root: Path, found: Collector) -> list[Path]:
     return paths
 
 
+@functools.cache
+def _chapter_parser(language: str) -> MarkdownIt:
+    """Return the one parser every chapter in `language` goes through: it keeps no state."""
+    return markup.create_parser(language)
+
+
 def load_chapter(
     root: Path, path: Path, found: Collector, limits: Limits, language: str = "en"
 ) -> Chapter | None:
@@ -324,7 +363,7 @@ def load_chapter(
     chapter_id = _chapter_id(doc, fields, path, found)
     era = _era(doc, fields, found)
     env: dict[str, Any] = {}
-    tokens = markup.create_parser(language).parse(split.body, env)
+    tokens = _chapter_parser(language).parse(split.body, env)
     if too_deep := list(check_nesting(tokens, path, split.body_first_line, limits)):
         found.extend(too_deep)  # the checks below walk the tokens; refuse before they do
         return None
@@ -383,7 +422,11 @@ def _chapter_id(doc: YamlDoc, fields: dict[str, Any], path: Path, found: Collect
             )
         return value
     slug = slugify(re.sub(r"^\d+[-_. ]*", "", path.stem))
-    return slug if slug and slug[0].isalpha() else f"chapter-{slug or path.stem}"
+    if slug and slug[0].isalpha():
+        return slug
+    # A name with nothing to slug (`\x1f.md`, `——.md`) may hold anything: never put it in an id.
+    stem = path.stem.encode("utf-8", "surrogateescape")
+    return f"chapter-{slug or hashlib.sha256(stem).hexdigest()[:8]}"
 
 
 def _era(doc: YamlDoc, fields: dict[str, Any], found: Collector) -> EdtfDate | None:

@@ -320,6 +320,9 @@ class HtmlRenderer:
         # `check` accepted the id as a link target, so both outputs must keep it.
         if ident := token.attrGet("id"):
             extra = f' id="{_escape(str(ident))}"{extra}'
+        # A class is the theme's to use: `{.full-bleed}` prints the image to the page's edge.
+        if classes := token.attrGet("class"):
+            extra = f'{extra} class="{_escape(str(classes))}"'
         return f'<img src="{_escape(src)}" alt="{_escape(alt)}"{extra} />'
 
 

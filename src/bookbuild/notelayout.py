@@ -8,12 +8,14 @@ changes, so the reading is checked again before the pin moves.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterator
+import json
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from weasyprint.formatting_structure.boxes import FootnoteAreaBox, LineBox
 
+from bookbuild.cache import cached
 from bookbuild.errors import Diagnostic
 
 WEASYPRINT_VERSION = "70.0"
@@ -199,16 +201,18 @@ def layout_placing_notes(
     render: Callable[[frozenset[str]], str],
     layout: Callable[[str], tuple[Any, list[Diagnostic]]],
     note_ids: Collection[str],
+    measure_key: Callable[[], Sequence[bytes]] | None = None,
 ) -> NoteLayout:
     """Lay the book out, moving each note WeasyPrint cannot set well to its chapter's end.
 
     Notes taller than the note area may grow are moved before the first pass; after each pass,
     the notes that came out missing, far from their call, out of order or over the text are
     moved too, up to MAX_PASSES layouts. What is still wrong after that is returned as
-    `misplaced`, so it can be reported.
+    `misplaced`, so it can be reported. With `measure_key` (giving everything besides the
+    notes' HTML that their layout depends on), the notes' measured heights are cached.
     """
     html = render(frozenset())
-    moved = _too_tall(html, layout) if 'class="footnote' in html else {}
+    moved = _too_tall(html, layout, measure_key) if 'class="footnote' in html else {}
     if moved:
         html = render(frozenset(moved))
     for done in range(1, MAX_PASSES + 1):
@@ -224,11 +228,31 @@ def layout_placing_notes(
     )
 
 
-def _too_tall(html: str, layout: Callable[[str], tuple[Any, list[Diagnostic]]]) -> dict[str, str]:
-    measured, _ = layout(measure_document(html))
-    limit = note_area_limit(measured)
+def _too_tall(
+    html: str,
+    layout: Callable[[str], tuple[Any, list[Diagnostic]]],
+    key: Callable[[], Sequence[bytes]] | None,
+) -> dict[str, str]:
+    document = measure_document(html)
+
+    def measure() -> bytes:
+        # JSON writes each float in its shortest exact form: a hit gives what a layout would.
+        return json.dumps(_measure(document, layout)).encode()
+
+    data = (
+        measure() if key is None else cached("note-heights", [*key(), document.encode()], measure)
+    )
+    heights, limit = json.loads(data)
     why = f"it is taller than the {NOTE_AREA_SHARE:.0%} of a page that notes may take"
-    return {note: why for note, height in note_heights(measured).items() if height > limit}
+    return {note: why for note, height in heights.items() if height > limit}
+
+
+def _measure(
+    document: str, layout: Callable[[str], tuple[Any, list[Diagnostic]]]
+) -> tuple[dict[str, float], float]:
+    """Lay the notes out on their own; return each one's height, and the note area's limit."""
+    measured, _ = layout(document)
+    return note_heights(measured), note_area_limit(measured)
 
 
 def _base(ident: str, note_ids: Collection[str]) -> str:

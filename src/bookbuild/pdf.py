@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import mimetypes
 import os
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -14,8 +15,10 @@ import weasyprint
 from weasyprint.formatting_structure.boxes import TextBox
 from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
 
+from bookbuild import __version__
 from bookbuild.assets import Asset, read_asset
 from bookbuild.errors import Diagnostic, OutputError, error, warning
+from bookbuild.fontconf import private_fontconfig
 from bookbuild.markup import BLOCK_ATTR
 from bookbuild.model import SourceLocation
 from bookbuild.pagelist import PageStart, count_chars
@@ -91,19 +94,39 @@ def variant_options(variant: str) -> dict[str, str]:
     return {"output_intent": "srgb"} if variant.startswith("pdf/x") else {}
 
 
+# PDF/A forbids image interpolation (ISO 19005-2 6.2.8.3), which WeasyPrint asks for unless
+# image-rendering says otherwise; raster images would fail the archive edition without this.
+PDFA_CSS = "* { image-rendering: crisp-edges !important; }"
+
+
+def variant_stylesheets(variant: str) -> list[Any]:
+    """Return the stylesheets a PDF variant adds to the theme."""
+    return [weasyprint.CSS(string=PDFA_CSS)] if variant.startswith("pdf/a") else []
+
+
 def layout_pdf(
     html: str,
     assets: Mapping[str, Asset],
     source: Path,
     variant: str = "pdf/ua-1",
     places: Mapping[str, SourceLocation] | None = None,
+    fontconf: Path | None = None,
 ) -> tuple[Any, list[Diagnostic]]:
-    """Return the laid-out document and WeasyPrint's warnings; raise OutputError on an error."""
-    with watch_weasyprint() as log:
+    """Return the laid-out document and WeasyPrint's warnings; raise OutputError on an error.
+
+    With `fontconf`, Pango sees only the fonts that configuration lists (see fontconf.py).
+    """
+    fonts = private_fontconfig(fontconf) if fontconf else nullcontext()
+    with watch_weasyprint() as log, fonts:
         try:
             document = weasyprint.HTML(
                 string=html, base_url=BASE_URL, url_fetcher=AssetFetcher(assets)
-            ).render(pdf_variant=variant, pdf_tags=True, **variant_options(variant))
+            ).render(
+                pdf_variant=variant,
+                pdf_tags=True,
+                stylesheets=variant_stylesheets(variant),
+                **variant_options(variant),
+            )
         except FatalURLFetchingError as exc:
             raise OutputError(
                 [error("BB902", str(exc.args[0]), SourceLocation(path=source, line=0))]
@@ -111,6 +134,22 @@ def layout_pdf(
     found = log.diagnostics(source, places)
     _raise_on_errors(found)
     return document, found
+
+
+def layout_key(assets: Mapping[str, Asset], variant: str) -> list[bytes]:
+    """Return what a layout depends on besides its HTML: versions, the variant, the assets."""
+    versions = f"{__version__} {weasyprint.__version__} {pango_version()} {variant}"
+    key = [versions.encode()]
+    for name in sorted(assets):
+        key += [name.encode(), hashlib.sha256(read_asset(assets[name])).digest()]
+    return key
+
+
+def pango_version() -> int:
+    """Return the version of the Pango library that lays the text out."""
+    from weasyprint.text.ffi import pango
+
+    return int(pango.pango_version())
 
 
 def write_pdf(

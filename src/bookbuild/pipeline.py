@@ -14,7 +14,6 @@ from pathlib import Path
 import jinja2
 
 from bookbuild.assets import (
-    FONT_NAMES,
     PRINT_FILES,
     Asset,
     collect_assets,
@@ -22,7 +21,8 @@ from bookbuild.assets import (
     image_places,
     read_asset,
 )
-from bookbuild.buildconfig import read_build_config
+from bookbuild.buildconfig import apply_note_settings, read_build_config
+from bookbuild.chaptermemo import ChapterMemo
 from bookbuild.chronology import extract_chronology
 from bookbuild.cite import apply_citations
 from bookbuild.coverage import lint_coverage
@@ -34,11 +34,13 @@ from bookbuild.errors import (
     has_errors,
     warning,
 )
+from bookbuild.fontconf import write_fontconfig
+from bookbuild.fontset import find_fonts
 from bookbuild.images import load_images
 from bookbuild.lint import lint_book
 from bookbuild.locale import load_messages
 from bookbuild.manuscript import draft_manuscript
-from bookbuild.model import Book, Event, SourceLocation
+from bookbuild.model import Book, Event, Numbering, Placement, SourceLocation
 from bookbuild.notes import note_id, note_numbers
 from bookbuild.outputs import commit_outputs
 from bookbuild.pagelist import PageStart, insert_page_breaks
@@ -69,17 +71,24 @@ def check(book_dir: Path) -> tuple[Diagnostic, ...]:
     return found + load_messages(book.meta.language, default_styles_dir(), _book_yaml(book))[1]
 
 
-def load_book(book_dir: Path, styles: Path | None = None) -> tuple[Book, tuple[Diagnostic, ...]]:
+def load_book(
+    book_dir: Path, styles: Path | None = None, *, memo: ChapterMemo | None = None
+) -> tuple[Book, tuple[Diagnostic, ...]]:
     """Load the manuscript and run the book-wide checks; raise ManuscriptError on any error.
 
-    The theme in `styles` (else the bundled one) names the generated bibliography.
+    The theme in `styles` (else the bundled one) names the generated bibliography. A `memo`
+    keeps the parsed chapters for the next call (see draft_manuscript).
     """
     # The book-wide checks run on whatever loaded, so one run reports every independent problem.
-    draft = draft_manuscript(book_dir)
+    draft = draft_manuscript(book_dir, memo)
     found = draft.diagnostics + lint_book(draft.book, complete=draft.complete)
     book, image_problems = load_images(draft.book)
     found += image_problems
-    found += read_build_config(book_dir)[1]
+    config, config_problems = read_build_config(book_dir)
+    found += config_problems
+    found += tuple(lint_coverage(book))
+    # `build: {notes: ...}` is the book's own setting, over the top-level `notes:` key.
+    book = apply_note_settings(book, config.notes, config.note_numbering)
     if not has_errors(found):
         book, cited = apply_citations(book, _bibliography_title(book, styles))
         found += cited
@@ -104,6 +113,8 @@ def build(
     paper: str = "A4",
     progress: Callable[[str], None] = lambda step: None,
     setup: PrintSetup | None = None,
+    notes: Placement | None = None,
+    note_numbering: Numbering | None = None,
 ) -> BuildResult:
     """Build the requested formats into `out`; nothing in `out` changes unless all succeed."""
     started = time.time()
@@ -115,9 +126,10 @@ def build(
         )
     progress("loading the manuscript")
     book, found = load_book(book_dir, styles)
+    book = apply_note_settings(book, notes, note_numbering)  # the command line's, over book.yaml
     progress("rendering the book")
     chronology = extract_chronology(book)
-    messages, notes = load_messages(book.meta.language, styles, _book_yaml(book))
+    messages, catalog_notes = load_messages(book.meta.language, styles, _book_yaml(book))
     env = create_environment(styles, messages)
     # Fonts are for the PDF (and the HTML that reproduces it); an EPUB build skips finding them.
     assets = dict(collect_assets(book, styles, fonts=bool({"pdf", "html"} & set(formats))))
@@ -126,7 +138,7 @@ def build(
     epoch = build_epoch(book)
     slug = book.meta.slug
     staged: dict[str, bytes] = {}
-    diagnostics = [*found, *notes]
+    diagnostics = [*found, *catalog_notes]
     starts: tuple[PageStart, ...] = ()
     pages = None
 
@@ -136,9 +148,6 @@ def build(
     if {"pdf", "html"} & set(formats):
         html = render()
     if "pdf" in formats:
-        diagnostics += lint_coverage(
-            book, {n: a for n in FONT_NAMES if isinstance(a := assets[n], Path)}
-        )
         progress("laying out and writing the PDF")
         pdf = build_pdf_bytes(book, render, assets, pdf_variant, epoch)
         staged[f"{slug}.pdf"], starts, pages = pdf.data, pdf.starts, pdf.pages
@@ -213,10 +222,12 @@ def build_pdf_bytes(
     from bookbuild import notelayout, pdf, tagging
 
     places = image_places(book)
+    fontconf = write_fontconfig(find_fonts(), book.meta.language)
     placed = notelayout.layout_placing_notes(
         render,
-        lambda html: pdf.layout_pdf(html, assets, book.root, variant, places),
+        lambda html: pdf.layout_pdf(html, assets, book.root, variant, places, fontconf),
         set(note_places(book)),
+        measure_key=lambda: pdf.layout_key(assets, variant),
     )
     document, warnings = placed.document, list(placed.warnings)
     warnings += note_warnings(book, placed.moved, placed.misplaced)

@@ -85,7 +85,8 @@ def parse_variant(value: str) -> str:
 
 def combination_problem(variant: str, setup: PrintSetup) -> str | None:
     """Return why these settings cannot go together, or None."""
-    # Marks are drawn outside any tag: an accessible edition is read on screen, uncut.
+    # Marks belong to the printer's file: the screen and archive editions are read uncut, and
+    # marks there are a build meant for print that forgot its variant.
     if setup.marks and variant not in PRINT_VARIANTS:
-        return f"printer's marks need a PDF/X variant (--pdf-variant pdf/x-4), not {variant}"
+        return f"printer's marks need a PDF/X variant (pdf/x-4 or pdf/x-3), not {variant}"
     return None

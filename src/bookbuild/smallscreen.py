@@ -9,9 +9,9 @@ narrowest. Day and month, "p. 12" and "c. 1950" stay tied.
 
 from __future__ import annotations
 
-import functools
 import importlib.util
 import re
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -64,12 +64,12 @@ def _pyphen_code() -> bytes:
 
 
 def _hyphenate_cells(xhtml: bytes, language: str) -> bytes:
-    dictionary = _dictionary(language)
+    root = etree.fromstring(xhtml)
+    cells = list(root.iter(f"{{{XHTML}}}td", f"{{{XHTML}}}th"))
+    dictionary = _dictionary(language, _words(cells))
     if dictionary is None:
         return xhtml
-    root = etree.fromstring(xhtml)
-    cells = root.iter(f"{{{XHTML}}}td", f"{{{XHTML}}}th")
-    for cell in list(cells):
+    for cell in cells:
         for element in cell.iter(f"{{{XHTML}}}*"):
             element.text = _hyphenate(element.text, dictionary)
             if element is not cell:
@@ -84,14 +84,80 @@ def _hyphenate_cells(xhtml: bytes, language: str) -> bytes:
     )
 
 
-@functools.cache
-def _dictionary(language: str) -> Any:
-    """Return the pyphen dictionary for a BCP 47 tag, or None when there is none."""
+def _words(cells: list[Any]) -> frozenset[str]:
+    """Return the words of the cells that may be hyphenated."""
+    texts = (
+        text
+        for cell in cells
+        for element in cell.iter(f"{{{XHTML}}}*")
+        for text in (element.text, element.tail if element is not cell else None)
+        if text
+    )
+    return frozenset(w for text in texts for w in _LONG_WORD.findall(text) if w not in MONTHS)
+
+
+def _dictionary(language: str, words: frozenset[str]) -> Any:
+    """Return a pyphen dictionary for a BCP 47 tag that hyphenates `words`, or None.
+
+    Parsing a whole pattern file costs more than the rest of an EPUB build, and a page's cells
+    hold a few hundred words: pyphen is given only the patterns that occur in one of them. A
+    pattern applies to a word only where its letters occur in it, so each word's breaks are
+    the ones the whole file gives.
+    """
     import pyphen  # type: ignore[import-untyped]  # slow to import, and only needed on a miss
 
     found = pyphen.language_fallback(language.replace("-", "_"))
-    # Three letters at least on each side of a break, so no line ends in "ag-".
-    return pyphen.Pyphen(lang=found, left=3, right=3) if found else None
+    if not found:
+        return None
+    patterns = _patterns_within(pyphen.LANGUAGES[found], words)
+    with tempfile.TemporaryDirectory() as temp:
+        path = Path(temp) / "hyph_subset.dic"
+        path.write_text("UTF-8\n" + "\n".join(patterns) + "\n", encoding="utf-8")
+        try:
+            # Three letters at least on each side of a break, so no line ends in "ag-".
+            return pyphen.Pyphen(filename=path, left=3, right=3, cache=False)
+        except ValueError:  # no pattern with a break occurs in these words
+            return _NoBreaks()
+
+
+_DIGITS = re.compile(r"\d")
+_ASCII_DIGITS = str.maketrans("", "", "0123456789")
+
+
+def _letters(pattern: str) -> str:
+    """Return a pattern without its break values: the key pyphen files it under."""
+    return pattern.translate(_ASCII_DIGITS) if pattern.isascii() else _DIGITS.sub("", pattern)
+
+
+def _patterns_within(path: Path, words: frozenset[str]) -> list[str]:
+    """Return the lines of a pattern file whose letters occur in one of the words.
+
+    Lines pyphen reads specially (hex escapes, nonstandard breaks) are all kept.
+    """
+    with path.open("rb") as handle:
+        encoding = handle.readline().decode().strip()
+    encoding = "cp1251" if encoding.lower() == "microsoft-cp1251" else encoding
+    # pyphen looks a word up in lower case, between dots that mark its ends.
+    pointed = [f".{word.lower()}." for word in words]
+    by_length: dict[int, set[str]] = {}
+
+    def occurs(letters: str) -> bool:
+        n = len(letters)
+        if n not in by_length:
+            by_length[n] = {w[i : i + n] for w in pointed for i in range(len(w) - n + 1)}
+        return letters in by_length[n]
+
+    lines = (line.strip() for line in path.read_text(encoding).split("\n")[1:])
+    return [
+        line for line in lines if line and ("^" in line or "/" in line or occurs(_letters(line)))
+    ]
+
+
+class _NoBreaks:
+    """A dictionary for words in which no pattern allows a break."""
+
+    def inserted(self, word: str, hyphen: str = "-") -> str:
+        return word
 
 
 def _hyphenate(text: str | None, dictionary: Any) -> str | None:

@@ -416,12 +416,13 @@ UA_IDENTIFICATION = b"".join(
 def write_metadata(
     metadata: Any, pdf: Any, kind: str, version: Any, conformance: Any, variant: str
 ) -> None:
-    """Add the XMP stream unfiltered (ISO 19005-3 6.6.2.1); PDF/A-3a also declares PDF/UA-1."""
+    """Add the XMP stream unfiltered (ISO 19005-3 6.6.2.1); PDF/A-3a and PDF/X-4 declare UA-1."""
     header = b'<?xpacket begin="" id="W5M0MpCehiHzreSzNTczkc9d"?>\n'
     header += b'<x:xmpmeta xmlns:x="adobe:ns:meta/">'
     footer = b'</x:xmpmeta>\n<?xpacket end="r"?>'
     rdf = metadata.generate_rdf_metadata(kind, version, conformance)
-    if variant == "pdf/a-3a" and b"pdfuaid" not in rdf:
+    # Not PDF/X-3: WeasyPrint writes PDF 1.4 fonts a CIDSet that PDF/UA's check finds short.
+    if variant in ("pdf/a-3a", "pdf/x-4") and b"pdfuaid" not in rdf:
         rdf = rdf.replace(b"</rdf:RDF>", UA_IDENTIFICATION + b"</rdf:RDF>", 1)
     content = b"\n".join((header, rdf, *metadata.xmp_metadata, footer))
     stream = pydyf.Stream([content], {"Type": "/Metadata", "Subtype": "/XML"}, compress=False)
