@@ -18,7 +18,8 @@ from bookbuild.model import Anchor, Event, Image, Link, SourceLocation
 from bookbuild.sources import SourceText
 
 # Attributes an author may set on a span or block; anything else could smuggle in markup.
-ALLOWED_ATTRS = frozenset({"id", "class", "lang"})
+ALLOWED_ATTRS = frozenset({"id", "class", "lang", "dir"})
+DIRECTIONS = frozenset({"ltr", "rtl", "auto"})
 # An index span also names its heading and subheading; the index stage takes them off.
 INDEX_ATTRS = frozenset({"term", "sub"})
 # Attributes the parser itself sets on these token types.
@@ -246,6 +247,10 @@ class ParsedBody:
                 "BB207", f"attribute '{name}' is not allowed here and was dropped", where
             )
             del token.attrs[name]
+        if (direction := token.attrGet("dir")) is not None and direction not in DIRECTIONS:
+            message = f"dir '{direction}' is not ltr, rtl or auto and was dropped"
+            self.found.warn("BB207", message, where)
+            del token.attrs["dir"]
         lang = token.attrGet("lang")
         if lang is not None and lang != "" and not is_language_tag(str(lang)):
             where = self._attr_location(where, f"lang={lang}", before=token.block)

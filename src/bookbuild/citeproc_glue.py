@@ -231,7 +231,7 @@ def _item(cite: Any) -> Any:
 
 def _done(occurrence: Occurrence, html: str, source: Source, style: Style) -> Done:
     key = occurrence.cites[0].key.lower()
-    names = _author_names(source.data[key])
+    names = _author_names(source.data[key], style.csl.root)
     suppress = occurrence.in_text or occurrence.cites[0].suppress_author
     if suppress and not style.is_note and names:
         # citeproc-py has no suppress-author: the name is taken out of the formatted cite.
@@ -240,13 +240,23 @@ def _done(occurrence: Occurrence, html: str, source: Source, style: Style) -> Do
     return Done(key=key, html=html, author=author, in_note=occurrence.in_note)
 
 
-def _author_names(reference: Any) -> str:
+def _author_names(reference: Any, root: Any) -> str:
+    """Return the authors named in the text: 'Hoxha and Kádár', in the style's language."""
     # A corporate or literal author ("Wikipedia contributors") has no family name.
     names = [str(n.get("family") or n.get("literal") or "") for n in reference.get("author") or ()]
     names = [n for n in names if n]
+    # The words come from the style's CSL locale, which follows the book's language.
+    et_al, conjunction = _term(root, "et-al", "et al."), _term(root, "and", "and")
     if len(names) > 3:
-        return f"{names[0]} et al."
-    return " and ".join(names) if len(names) < 3 else f"{names[0]}, {names[1]} and {names[2]}"
+        return f"{names[0]} {et_al}"
+    if len(names) < 3:
+        return f" {conjunction} ".join(names)
+    return f"{names[0]}, {names[1]} {conjunction} {names[2]}"
+
+
+def _term(root: Any, name: str, english: str) -> str:
+    term = root.get_term(name)
+    return str(term.text) if term is not None and term.text else english
 
 
 # The formatting tags citeproc-py's HTML formatter writes (its "light" <l> is no HTML element).

@@ -6,6 +6,7 @@ them ('élan' files among the e's, 'Ähre' among the a's, as in French and Germa
 'ёлка' between 'еда' and 'ель'); languages whose
 alphabets count a letter with a mark or a digraph as a letter of its own (Albanian 'ç', 'ë',
 'dh', 'sh'; Spanish 'ñ'; Swedish 'å', 'ä', 'ö') list their alphabet, and sort by it.
+Chinese sorts by pinyin, CLDR's default for it, with pypinyin's readings.
 """
 
 from __future__ import annotations
@@ -28,9 +29,24 @@ ALPHABETS: Final = {
 def collation_key(word: str, language: str) -> tuple[tuple[int, ...], str, str]:
     """Return a key that sorts `word` among others the way `language` does."""
     folded = unicodedata.normalize("NFC", word).casefold()
-    alphabet = ALPHABETS.get(language.split("-")[0].lower())
+    primary_language = language.split("-")[0].lower()
+    if primary_language == "zh":
+        return _by_pinyin(folded), folded, folded
+    alphabet = ALPHABETS.get(primary_language)
     primary = _by_alphabet(folded, alphabet) if alphabet else _base_letters(folded)
     return primary, _base_text(folded), folded
+
+
+def _by_pinyin(text: str) -> tuple[int, ...]:
+    """Return a key in pinyin order, CLDR's default for Chinese: syllable by syllable, then tone.
+
+    '店铺' (dian4 pu4) files before '马帮' (ma3 bang1) and '砖茶' (zhuan1 cha2); code point
+    order would put 砖 before 马.
+    """
+    from pypinyin import Style, lazy_pinyin  # its dictionaries load only for a Chinese book
+
+    syllables = lazy_pinyin(text, style=Style.TONE3, neutral_tone_with_five=True)
+    return tuple(ord(c) for c in " ".join(syllables))
 
 
 def _base_text(text: str) -> str:

@@ -36,16 +36,19 @@ _PARTICLES = frozenset((
 ))  # fmt: skip
 
 
-def accessibility_metadata(*, images: bool, page_list: bool) -> list[tuple[str, str]]:
+def accessibility_metadata(
+    *, images: bool, page_list: bool, messages: Messages | None = None
+) -> list[tuple[str, str]]:
     """Return the EPUB Accessibility 1.1 properties that hold for this book."""
+    messages = messages or english_messages()
     features = ["tableOfContents", "readingOrder", "structuralNavigation"]
     features += ["alternativeText"] if images else []
     features += ["pageNavigation", "printPageNumbers"] if page_list else []
-    summary = (
-        "Structured with headings, a table of contents and landmarks; footnotes link both ways"
-        + ("; images have text alternatives" if images else "")
-        + ("; page numbers follow the PDF edition" if page_list else "")
-        + ". No hazards."
+    # The summary is for people (reading systems show it), so it is in the book's language.
+    summary = messages.plain(
+        "a11y-summary",
+        images=messages.plain("a11y-images") if images else "",
+        pages=messages.plain("a11y-pages") if page_list else "",
     )
     modes = [("schema:accessMode", "textual")]
     modes += [("schema:accessMode", "visual")] if images else []
@@ -89,7 +92,9 @@ def build_epub(
         book.add_metadata(
             None, "meta", "pagination", {"refines": "#pdf-source", "property": "source-of"}
         )
-    for prop, value in accessibility_metadata(images=images, page_list=page_list):
+    for prop, value in accessibility_metadata(
+        images=images, page_list=page_list, messages=messages
+    ):
         book.add_metadata(None, "meta", value, {"property": prop})
     # EPUB 2 readers, Kindle among them, find the cover through this.
     book.add_metadata(None, "meta", "", {"name": "cover", "content": "cover-image"})
@@ -161,7 +166,21 @@ def file_as(name: str) -> str:
 
 
 def _prepare(xhtml: bytes, language: str) -> bytes:
+    if text_direction(language) == "rtl":
+        xhtml = keep_code_left_to_right(xhtml)
     return fit_to_small_screens(open_pages_at_titles(xhtml), language)
+
+
+def keep_code_left_to_right(xhtml: bytes) -> bytes:
+    """Mark code `dir="ltr"` in a right-to-left document, as EPUB's CSS may not set direction."""
+    if b"<code" not in xhtml and b"<pre" not in xhtml:
+        return xhtml
+    root = etree.fromstring(xhtml)
+    for element in [*root.iterfind(".//x:pre", NS), *root.iterfind(".//x:code", NS)]:
+        element.set("dir", element.get("dir", "ltr"))
+    return bytes(
+        etree.tostring(root, encoding="utf-8", xml_declaration=True, doctype="<!DOCTYPE html>")
+    )
 
 
 def open_pages_at_titles(xhtml: bytes) -> bytes:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import bisect
 import itertools
 import re
+import unicodedata
 from collections.abc import Iterator
 
 from bookbuild.attribution import lint_sources
@@ -110,11 +111,13 @@ def _longest_forms(text: str, forms: list[str]) -> dict[int, str]:
     """
     longest: dict[int, str] = {}
     for form in filter(None, forms):
+        # A side in a spaceless script needs no boundary: '砖茶' stands inside '把砖茶存放'.
+        free_start, free_end = _unspaced(form[0]), _unspaced(form[-1])
         start = text.find(form)
         while start != -1:
             end = start + len(form)
-            if not (start and _is_word(text[start - 1])) and not (
-                end < len(text) and _is_word(text[end])
+            if (free_start or not (start and _is_word(text[start - 1]))) and (
+                free_end or not (end < len(text) and _is_word(text[end]))
             ):
                 longest.setdefault(start, form)
             start = text.find(form, start + 1)
@@ -132,9 +135,18 @@ def _within_found(form: str, found: list[str]) -> bool:
     for n in range(bisect.bisect_left(found, form), len(found)):
         if not found[n].startswith(form):
             break
-        if found[n] == form or re.match(r"\W", found[n][len(form)]):
+        if found[n] == form or re.match(r"\W", found[n][len(form)]) or _unspaced(form[-1]):
             return True
     return False
+
+
+# Scripts written without spaces between words (or, in Korean, with particles joined on), so
+# a glossary term sits inside a run of letters: '砖茶' in '把砖茶存放'.
+_SPACELESS = ("CJK", "HIRAGANA", "KATAKANA", "HANGUL", "THAI", "LAO", "KHMER", "MYANMAR")
+
+
+def _unspaced(char: str) -> bool:
+    return unicodedata.name(char, "").startswith(_SPACELESS)
 
 
 def lint_links(book: Book) -> Iterator[Diagnostic]:

@@ -117,20 +117,45 @@ def load_messages(
     english = _entries(_read(folder / "en.yaml"), None)
     path = catalog_path(language, folder)
     if path is None:
-        english_messages = Messages(language="en", entries=english, locale=_locale(language))
-        if language.split("-")[0].lower() in ("en", "und", "zxx", "mul"):
-            return english_messages, ()
-        looked = " or ".join(_candidates(language))
-        message = (
-            f"the theme has no message catalog for language '{language}' (no {looked}); "
-            "the text bookbuild generates is in English"
-        )
-        return english_messages, (warning("BB701", message, where),)
+        return _without_catalog(language, english, where)
     doc = _read(path)
     entries = _entries(doc, english)
     found = tuple(_missing(doc, entries, english, path.stem))
     merged = {key: _merge(entries.get(key), entry) for key, entry in english.items()}
     return Messages(language=path.stem, entries=merged, locale=_locale(language)), found
+
+
+def _without_catalog(
+    language: str, english: Mapping[str, Entry], where: SourceLocation | None
+) -> tuple[Messages, tuple[Diagnostic, ...]]:
+    """Return English text for a language the theme has no catalog for, warning per string.
+
+    The dates still follow the language: CLDR has its months and orders even where the theme
+    has no words, so an Italian book reads '25 maggio 1959' among English labels.
+    """
+    primary = language.split("-")[0].lower()
+    if primary in ("en", "und", "zxx", "mul"):
+        return Messages(language="en", entries=english, locale=_locale(language)), ()
+    cldr = _locale(language)
+    messages = Messages(
+        language=primary if cldr.language == primary else "en", entries=english, locale=cldr
+    )
+    looked = " or ".join(_candidates(language))
+    found = tuple(
+        warning(
+            "BB701",
+            f"the theme has no message catalog for language '{language}' (no {looked}); "
+            f"'{key}' is in English",
+            where,
+        )
+        for key in english
+        if key not in _CLDR_KEYS
+    )
+    return messages, found
+
+
+# Strings that only choose a CLDR pattern ("" is the language's own): no English to warn of.
+_CLDR_KEYS = frozenset({"day-pattern", "month-pattern"})
 
 
 def catalog_path(language: str, folder: Path) -> Path | None:
@@ -250,7 +275,7 @@ def _missing(
         mine = entries.get(key)
         if mine is None:
             message = f"no '{language}' translation of '{key}'; the English text is used"
-            found.append(warning("BB700", message, where))
+            found += [] if key in _CLDR_KEYS else [warning("BB700", message, where)]
         elif not isinstance(mine, str) and not isinstance(entry, str):
             needed = set(plural_rule.rules) | {"other"}
             if lacking := sorted(needed - set(mine)):

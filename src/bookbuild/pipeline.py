@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import io
 import os
@@ -55,6 +56,7 @@ from bookbuild.render import (
     render_timeline_svg,
 )
 from bookbuild.xref import apply_references
+from bookbuild.yamlsrc import key_nodes, parse_yaml
 
 DEFAULT_EPOCH = 946684800  # 2000-01-01T00:00:00Z, for a book that gives no date
 
@@ -203,7 +205,12 @@ def build(
 
 
 def _book_yaml(book: Book) -> SourceLocation:
-    return SourceLocation(path=book.root / "book.yaml", line=0)
+    """Return where book.yaml sets the language, which the catalog's warnings point at."""
+    path = book.root / "book.yaml"
+    with contextlib.suppress(OSError, UnicodeDecodeError, ManuscriptError):
+        doc = parse_yaml(path.read_text(encoding="utf-8"), path)
+        return doc.locate(key_nodes(doc.node).get("language"))
+    return SourceLocation(path=path, line=0)
 
 
 def build_epoch(book: Book) -> int:

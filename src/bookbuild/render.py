@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from bookbuild import __version__
 from bookbuild.assets import image_names
@@ -107,8 +107,18 @@ def create_environment(styles: Path, messages: Messages | None = None) -> jinja2
     messages = messages or load_messages("en", styles)[0]
     env.globals.update(messages=messages, t=messages.text, tn=messages.count)
     env.globals.update(labels=messages.labels(), running_foot=running_foot_css(messages))
-    env.globals["rtl"] = messages.locale.character_order == "right-to-left"
+    env.globals["rtl"] = rtl = messages.locale.character_order == "right-to-left"
+    env.filters["isolate"] = isolate if rtl else escape
     return env
+
+
+def isolate(value: object) -> Markup:
+    """Return `value` in <bdi>: a name, number or date keeps its own direction in the sentence.
+
+    A Latin identifier or a version at the end of an Arabic sentence would otherwise take the
+    sentence's full stop to its far side.
+    """
+    return Markup("<bdi>%s</bdi>") % (value,)
 
 
 def messages_of(env: jinja2.Environment) -> Messages:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bookbuild.localdates import format_local_era, format_local_year
 from bookbuild.locale import Messages
@@ -99,13 +99,24 @@ def layout_timeline(book: Book, events: Sequence[Event], messages: Messages) -> 
     # Grow the figure upwards when a busy year stacks its marks high.
     top = min([BAR_Y - 50.0, *(m.y - MARK_SIZE for m in marks)])
     bottom = max(y.y for y in years) + 8
-    return Timeline(
+    timeline = Timeline(
         segments=tuple(segments),
         marks=tuple(marks),
         years=tuple(years),
         alt=alt,
         top=top,
         height=bottom - top,
+    )
+    return mirrored(timeline) if messages.locale.character_order == "right-to-left" else timeline
+
+
+def mirrored(timeline: Timeline) -> Timeline:
+    """Return the timeline running right to left, the way a right-to-left book reads."""
+    return replace(
+        timeline,
+        segments=tuple(replace(s, x=round(WIDTH - s.x - s.width, 1)) for s in timeline.segments),
+        marks=tuple(replace(m, x=round(WIDTH - m.x, 1)) for m in timeline.marks),
+        years=tuple(replace(y, x=round(WIDTH - y.x, 1)) for y in timeline.years),
     )
 
 
