@@ -42,11 +42,14 @@ ALIASES = {
     "sans": "sans-serif",
     "mono": "monospace",
 }
-# Scripts the theme's fonts lack, tried in this order after them; DejaVu Sans last, for the
-# rest (Hebrew, Georgian, Armenian, symbols): as the theme's "BB Fallback" where the theme
-# declares it, so the PDF names it as the theme does, else as itself.
+# After the theme's fonts, DejaVu Sans (Arabic, Hebrew, Georgian, Armenian, symbols): as the
+# theme's "BB Fallback" where the theme declares it, so the PDF names it as the theme does,
+# else as itself. Then the scripts DejaVu lacks. DejaVu comes before Noto Sans Arabic because
+# Noto builds its letters from shared dotless skeletons and dots: WeasyPrint 70 gives a glyph
+# one Unicode mapping, so a skeleton shared by several letters extracts as the wrong letter
+# (MAPPING-001 in page-validation). Noto Sans Arabic is left for what DejaVu lacks.
+FIRST_FALLBACKS = ("BB Fallback", "DejaVu Sans")
 SCRIPT_FALLBACKS = ("Noto Sans Arabic", "Noto Sans Devanagari", "Noto Sans Thai")
-LAST_RESORT = ("BB Fallback", "DejaVu Sans")
 # The CJK face for each language tag Pango may give (lower case), by the CJK collection's
 # suffix. Han characters differ in form between them, so the text's language chooses.
 CJK_BY_LANG = {
@@ -99,7 +102,7 @@ def render_fonts_conf(fonts_dir: Path, cache: Path, language: str) -> str:
     for generic, first in GENERIC.items():
         rules.append(_before(generic, (first,)))
         cjk = (f"{CJK_FAMILY[generic]} {default}",)
-        others = (*SCRIPT_FALLBACKS, *LAST_RESORT)
+        others = (*FIRST_FALLBACKS, *SCRIPT_FALLBACKS)
         rules.append(_after(generic, cjk + others if cjk_first else others + cjk))
     # A text's own language picks its CJK face, ahead of the book's language's (each rule
     # inserts just after the generic name, so ahead of what the rules above put there).
