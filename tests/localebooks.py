@@ -64,7 +64,8 @@ def epub_text(epub: Path) -> str:
 
 
 def words(text: str) -> set[str]:
-    """Return the Latin-script words of a text, case folded."""
+    """Return the Latin-script words of a text, case folded; file names (book.pdf) are not words."""
+    text = re.sub(r"[\w-]+\.(?:pdf|epub|xhtml|css|svg|png|jpe?g)\b", " ", text)
     return {w.casefold() for w in re.findall(r"[^\W\d_]+", text) if w.isascii()}
 
 
