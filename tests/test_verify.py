@@ -18,8 +18,9 @@ from bookbuild.scaffold import create_manuscript
 ROOT = Path(__file__).parents[1]
 ACE = ROOT / "tests" / "ace" / "node_modules" / ".bin" / "ace-cli"
 CHAPTER = "chapters/01-the-league.md"
+# The image stands in a sentence: alone in its paragraph it would be a figure, the id the figure's.
 IMAGE_AND_LINK = """
-![A map of the route](images/route.svg){#fig-route}
+The route ![A map of the route](images/route.svg){#fig-route} runs east.
 
 As the map shows, the towns lie far apart ([see the route](#fig-route)).
 """

@@ -55,7 +55,9 @@ def _figures(state: StateCore) -> None:
         depth += {"footnote_block_open": 1, "footnote_block_close": -1}.get(tokens[n].type, 0)
         opening, inline, closing = tokens[n : n + 3]
         image = _lone_image(inline.children or []) if inline.type == "inline" else None
-        if depth or opening.type != "paragraph_open" or opening.hidden or image is None:
+        # A {.full-bleed} image is a plate, a page of its own (print.css), not a numbered figure.
+        plate = image is not None and "full-bleed" in str(image.attrGet("class") or "").split()
+        if depth or opening.type != "paragraph_open" or opening.hidden or image is None or plate:
             n += 1
             continue
         tokens[n : n + 3] = _figure(opening, inline, image, closing)
