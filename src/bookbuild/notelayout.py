@@ -257,4 +257,5 @@ def _measure(
 
 def _base(ident: str, note_ids: Collection[str]) -> str:
     """Return the note an id belongs to: a note called twice is set twice, as `<id>-2`."""
-    return ident if ident in note_ids else ident.rsplit("-", 1)[0]
+    base = ident.rsplit("-", 1)[0]
+    return base if ident not in note_ids and base in note_ids else ident

@@ -318,6 +318,20 @@ def note_places(book: Book) -> dict[str, tuple[SourceLocation, int]]:
     }
 
 
+def _note_place(
+    book: Book, places: Mapping[str, tuple[SourceLocation, int]], ident: str
+) -> tuple[SourceLocation, int]:
+    """Return where a note is defined and its number; a note a citation made has no line of
+    its own among the parser's notes, so its chapter stands for it."""
+    if ident in places:
+        return places[ident]
+    for chapter in book.chapters:
+        prefix = f"fn-{chapter.id}-"
+        if ident.startswith(prefix) and ident[len(prefix) :].isdigit():
+            return chapter.location, int(ident[len(prefix) :])
+    return SourceLocation(path=book.root / "book.yaml", line=0), 0
+
+
 def note_warnings(
     book: Book, moved: Mapping[str, str], misplaced: Mapping[str, str]
 ) -> list[Diagnostic]:
@@ -325,7 +339,7 @@ def note_warnings(
     places = note_places(book)
     found = []
     for ident, why in moved.items():
-        where, number = places[ident]
+        where, number = _note_place(book, places, ident)
         found.append(
             warning(
                 "BB504",
@@ -335,7 +349,7 @@ def note_warnings(
             )
         )
     for ident, why in misplaced.items():
-        where, number = places[ident]
+        where, number = _note_place(book, places, ident)
         found.append(warning("BB504", f"footnote {number} is set badly in print: {why}", where))
     return found
 
