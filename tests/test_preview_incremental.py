@@ -14,8 +14,8 @@ from bookbuild.chaptermemo import ChapterMemo
 from bookbuild.chronology import extract_chronology
 from bookbuild.pipeline import load_book
 from bookbuild.render import create_environment, render_print
-from bookbuild.serve import Preview, start
-from tests.test_serve import CHROMIUM, CHROMIUM_FLAGS
+from bookbuild.serve import Preview
+from tests.test_serve import CHROMIUM, CHROMIUM_FLAGS, serving
 
 DATA = Path(__file__).parent / "data"
 
@@ -87,13 +87,8 @@ def test_a_changed_head_or_part_list_asks_for_a_reload(tmp_path: Path) -> None:
 def served(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     book = tmp_path / "fixture"
     shutil.copytree(DATA / "fixture", book)
-    server, stop = start(book, port=0, styles=None, log=io.StringIO())
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/", book
-    finally:
-        stop.set()
-        server.shutdown()
-        server.server_close()
+    with serving(book) as url:
+        yield url, book
 
 
 def test_an_edit_is_swapped_into_the_open_page_without_a_reload(

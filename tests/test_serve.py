@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import io
 import socket
@@ -30,18 +31,25 @@ CHROMIUM_FLAGS = [
 ]
 
 
+@contextlib.contextmanager
+def serving(book: Path) -> Iterator[str]:
+    """Serve a manuscript folder on a free port; yield its URL, and stop the server after."""
+    server, stop = start(book, port=0, styles=None, log=io.StringIO())
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        stop.set()
+        server.shutdown()
+        server.server_close()
+
+
 @pytest.fixture()
 def served(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """Serve a new manuscript on a free port; yield its URL and folder."""
     book = tmp_path / "book"
     create_manuscript(book)
-    server, stop = start(book, port=0, styles=None, log=io.StringIO())
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/", book
-    finally:
-        stop.set()
-        server.shutdown()
-        server.server_close()
+    with serving(book) as url:
+        yield url, book
 
 
 def test_serves_on_loopback_only_and_only_the_books_files(served: tuple[str, Path]) -> None:
