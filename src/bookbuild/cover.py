@@ -33,9 +33,13 @@ def cached_cover(meta: Metadata) -> bytes:
         spec = importlib.util.find_spec(package)  # finds the font package without importing it
         origin = Path(spec.origin if spec and spec.origin else package)
         key.append((origin.parent / "metadata.json").read_bytes() if spec else package.encode())
-    files = font_files()
     key.append(str(cjk_cover_fonts(meta.language)).encode())
-    return cached("covers", key, lambda: build_cover(meta, files | cjk_cover_fonts(meta.language)))
+
+    def draw() -> bytes:
+        # The font files are found only on a miss: fontpkg's registry costs a hit its time.
+        return build_cover(meta, font_files() | cjk_cover_fonts(meta.language))
+
+    return cached("covers", key, draw)
 
 
 # The face of each CJK collection for a language (the collections' order: JP, KR, SC, TC, HK).

@@ -9,12 +9,12 @@ reach the PDF: not for SVG text, not for code, not for a character the named fon
 from __future__ import annotations
 
 import hashlib
+import html
 import os
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from xml.sax.saxutils import escape
 
 from bookbuild.cache import cache_dir
 from bookbuild.fontset import FontSet
@@ -77,6 +77,11 @@ def cjk_variant(language: str) -> str:
     if parts[0] == "zh" and "hk" in parts:
         return "HK"
     return CJK_BY_LANG.get(parts[0], "SC")
+
+
+def escape(text: str) -> str:
+    """Return text with &, < and > escaped, as xml.sax.saxutils would (it imports urllib)."""
+    return html.escape(text, quote=False)
 
 
 def render_fonts_conf(fonts_dir: Path, cache: Path, language: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 
@@ -14,14 +15,14 @@ _NAME_START = (
     "\u2070-\u218f\u2c00-\u2fef\u3001-\ud7ff\uf900-\ufdcf\ufdf0-\ufffd\U00010000-\U000effff"
 )
 _NAME = f"{_NAME_START}\\-.0-9\u00b7\u0300-\u036f\u203f-\u2040"
-_NCNAME = re.compile(f"[{_NAME_START}][{_NAME}]*")
+_ASCII_NCNAME = re.compile(r"[A-Z_a-z][-.0-9A-Z_a-z]*")  # the same classes, ASCII's part
 # Ids the build makes itself: footnotes and their calls, print pages, glossary entries.
 _GENERATED = re.compile(r"^(fn-|fnref-|g-|ix-|ixe-|page-\d+$)")
 
 
 def id_problem(value: str) -> tuple[str, str] | None:
     """Return the code and message for an id that cannot be used, or None."""
-    if not _NCNAME.fullmatch(value):
+    if not _is_ncname(value):
         return "BB118", (
             f"id '{value}' is not a valid XML id: one word, starting with a letter or '_', "
             "of letters, digits, '-', '_' and '.'"
@@ -33,6 +34,18 @@ def id_problem(value: str) -> tuple[str, str] | None:
             "and names such as 'chronology')"
         )
     return None
+
+
+def _is_ncname(value: str) -> bool:
+    if value.isascii():
+        return _ASCII_NCNAME.fullmatch(value) is not None
+    return _ncname().fullmatch(value) is not None
+
+
+@functools.cache
+def _ncname() -> re.Pattern[str]:
+    # Compiled only for an id beyond ASCII: re spends some 15 ms on these classes' ranges.
+    return re.compile(f"[{_NAME_START}][{_NAME}]*")
 
 
 def validate_author_ids(
