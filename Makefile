@@ -75,6 +75,7 @@ bench: book
 	  || { echo "error: the benchmark needs pandoc: apt-get install pandoc" >&2; exit 1; }
 	$(BIN)/python tests/bench.py
 	$(BIN)/python tests/bench_serve.py
+	$(BIN)/python tests/bench_long.py
 
 proof: book
 	rm -rf $(DIST)/proof && mkdir -p $(DIST)/proof

@@ -17,14 +17,18 @@ def cache_dir() -> Path:
     return Path(base) / "bookbuild"
 
 
+def entry_path(kind: str, key: Iterable[bytes]) -> Path:
+    """Return the file that holds, or would hold, the bytes stored under this key."""
+    return cache_dir() / kind / hashlib.sha256(b"\0".join(key)).hexdigest()
+
+
 def cached(kind: str, key: Iterable[bytes], make: Callable[[], bytes]) -> bytes:
     """Return the bytes stored under this key, making and storing them on a miss.
 
     The key must cover everything the bytes depend on, so a hit gives what `make` would.
     A cache that cannot be written is skipped, never an error.
     """
-    digest = hashlib.sha256(b"\0".join(key)).hexdigest()
-    path = cache_dir() / kind / digest
+    path = entry_path(kind, key)
     try:
         return path.read_bytes()
     except OSError:

@@ -104,9 +104,14 @@ def _cmap_ranges(font: Any) -> list[tuple[int, int]]:
 def lint_coverage(book: Book, fonts: FontSet | None = None) -> list[Diagnostic]:
     """Return an error for each character of the book that none of its fonts has."""
     fonts = fonts or find_fonts()
-    covered = font_coverage(fonts.all_files)
+    covered = font_coverage(fonts.files)
     used = _used_characters(book)
     missing = sorted(c for c in used if ord(c) not in covered and _drawn(c))
+    if fonts.cjk and missing:
+        # The CJK collections have the largest cmaps by far: read them only for a book that has
+        # characters the other fonts lack (Han, kana, Hangul, or any other they happen to have).
+        in_cjk = font_coverage(fonts.cjk)
+        missing = [c for c in missing if ord(c) not in in_cjk]
     found = []
     cjk = [c for c in missing if is_cjk(c)] if fonts.cjk_missing else []
     if cjk:

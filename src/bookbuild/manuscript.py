@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 from markdown_it import MarkdownIt
 
-from bookbuild import body, ids, markup, sections
+from bookbuild import body, chaptercache, ids, markup, sections
 from bookbuild.attribution import parse_sources
 from bookbuild.chaptermemo import ChapterMemo
 from bookbuild.constructs import ConstructCheck
@@ -145,9 +145,16 @@ def draft_manuscript(root: Path, memo: ChapterMemo | None = None) -> Draft:
     if too_large := list(check_book_size(root, [*paths, root / "glossary.yaml"], limits)):
         raise ManuscriptError([*found, *too_large])
     if memo is None:
-        loaded = (
-            found.guard(functools.partial(load_chapter, root, path, found, limits, language))
-            for path in paths
+        settings = _settings_bytes(root)
+        loaded = chaptercache.load_chapters(
+            [
+                (
+                    _cache_key(root, path, limits, settings),
+                    functools.partial(_load_into, root, path, limits, language),
+                )
+                for path in paths
+            ],
+            found,
         )
     else:
         memo.forget_others(paths)
@@ -177,6 +184,23 @@ def _settings_bytes(root: Path) -> bytes:
         return (root / "book.yaml").read_bytes()
     except OSError:
         return b"\0unreadable"
+
+
+def _cache_key(root: Path, path: Path, limits: Limits, settings: bytes) -> list[bytes] | None:
+    """Return what a chapter's loading reads, as the disk cache's key; None if unreadable."""
+    try:
+        data = read_manuscript_bytes(path, root, limits.file_size)
+    except (OSError, ManuscriptError):
+        return None  # loaded afresh each time, so its error is reported as it is now
+    # A loaded chapter holds its paths as given and as resolved from the working folder.
+    where = b"\0".join(os.fsencode(place) for place in (os.getcwd(), root, path))
+    return [where, data, settings]
+
+
+def _load_into(
+    root: Path, path: Path, limits: Limits, language: str, found: Collector
+) -> Chapter | None:
+    return load_chapter(root, path, found, limits, language)
 
 
 def _file_bytes(root: Path, path: Path, limits: Limits) -> bytes:

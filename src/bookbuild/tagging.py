@@ -917,8 +917,11 @@ def write_tree(pdf: Any, builder: TreeBuilder, document: Any, page_streams: Any)
             names.extend([pydyf.String(ident), ids[ident]])
         root["IDTree"] = pydyf.Dictionary({"Names": names})
     nums = pydyf.Array()
+    by_page: dict[int, list[tuple[int, Any]]] = {}
+    for (page, mcid), ref in owners.items():
+        by_page.setdefault(page, []).append((mcid, ref))
     for number in range(len(document.pages)):
-        marks = sorted((mcid, ref) for (page, mcid), ref in owners.items() if page == number)
+        marks = sorted(by_page.get(number, ()), key=lambda mark: mark[0])
         nums.extend([number, pydyf.Array([ref for _, ref in marks])])
     for index, (link, annotation) in enumerate(builder.annotations, start=len(document.pages)):
         nums.extend([index, link.reference])
