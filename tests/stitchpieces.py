@@ -27,13 +27,15 @@ from bookbuild.stitch import PiecePdf
 EPOCH = 946684800
 IDENTIFIER = "urn:uuid:00000000-0000-4000-8000-000000000001"
 # The pieces paint no running heads or page numbers: the furniture document does.
-NO_MARGIN_BOXES = "@page { %s }" % " ".join(
-    f"@{where} {{ content: none !important; }}"
-    for where in (
-        "top-left-corner top-left top-center top-right top-right-corner "
-        "bottom-left-corner bottom-left bottom-center bottom-right bottom-right-corner "
-        "left-top left-middle left-bottom right-top right-middle right-bottom"
-    ).split()
+MARGIN_BOXES = (
+    "top-left-corner top-left top-center top-right top-right-corner "
+    "bottom-left-corner bottom-left bottom-center bottom-right bottom-right-corner "
+    "left-top left-middle left-bottom right-top right-middle right-bottom"
+)
+NO_MARGIN_BOXES = (
+    "@page { "
+    + " ".join(f"@{where} {{ content: none !important; }}" for where in MARGIN_BOXES.split())
+    + " }"
 )
 
 
@@ -51,9 +53,7 @@ def print_book(book_dir: Path, out: Path) -> PrintBook:
     (page,) = [p for p in result.outputs if p.suffix == ".html"]
     folder = page.parent
     assets: dict[str, Asset] = {
-        p.relative_to(folder).as_posix(): p
-        for p in folder.rglob("*")
-        if p.is_file() and p != page
+        p.relative_to(folder).as_posix(): p for p in folder.rglob("*") if p.is_file() and p != page
     }
     lang = lxml_html.fromstring(page.read_bytes()).get("lang") or "en"
     fontconf = write_fontconfig(find_fonts(), lang)
@@ -112,9 +112,7 @@ def with_ghosts(html: str) -> tuple[str, set[str]]:
     """
     root = lxml_html.fromstring(html)
     have = {e.get("id") for e in root.iter() if e.get("id")}
-    wanted = {
-        e.get("href")[1:] for e in root.iter("a") if (e.get("href") or "").startswith("#")
-    }
+    wanted = {e.get("href")[1:] for e in root.iter("a") if (e.get("href") or "").startswith("#")}
     ghosts = sorted(wanted - have - {""})
     if not ghosts:
         return html, set()

@@ -140,7 +140,7 @@ def _named_destinations(pdf: pikepdf.Pdf) -> Iterator[tuple[str, Any]]:
             yield str(key), value
     old = pdf.Root.get(Name.Dests)  # PDF 1.1's dictionary of names
     if isinstance(old, Dictionary):
-        for key in old.keys():
+        for key in sorted(old.keys()):
             yield key[1:], old[key]
 
 
@@ -200,11 +200,11 @@ def _entry(piece: _Piece, item: OutlineItem) -> _Entry:
 
 def _write_outline(book: pikepdf.Pdf, entries: Sequence[_Entry]) -> None:
     def made(entry: _Entry) -> OutlineItem:
-        action = entry.action
-        if isinstance(action, Dictionary) and not action.is_owned_by(book):
-            action = book.copy_foreign(action.owner.make_indirect(action))
-        element = entry.element
-        if element is not None and element.is_indirect and not element.is_owned_by(book):
+        action: Any = entry.action
+        if isinstance(action, Dictionary) and _foreign(action, book):
+            action = book.copy_foreign(_owner(action).make_indirect(action))
+        element: Any = entry.element
+        if element is not None and element.is_indirect and _foreign(element, book):
             element = book.copy_foreign(element)  # the element copied with its tree
         item = OutlineItem(
             entry.title,
@@ -226,20 +226,29 @@ def _write_outline(book: pikepdf.Pdf, entries: Sequence[_Entry]) -> None:
             outline.root.extend(items)
 
 
+def _foreign(obj: Any, book: pikepdf.Pdf) -> bool:
+    return not obj.is_owned_by(book)
+
+
+def _owner(obj: Any) -> pikepdf.Pdf:
+    owner: pikepdf.Pdf = obj.owner
+    return owner
+
+
 # ---------------------------------------------------------------------------------------------
 # The structure tree.
 
 
 def _merge_structure(book: pikepdf.Pdf, pieces: Sequence[_Piece]) -> None:
     """Put every piece's top-level elements under piece 0's Document element, renumbered."""
-    root = book.Root.StructTreeRoot
+    root: Any = book.Root.StructTreeRoot
     document = _document(root)
     entries = list(_number_tree(root.get(Name.ParentTree)))
     next_key = _next_key(root, entries)
     ids = dict(_name_tree(root.get(Name.IDTree)))
     kids = _kids(document)
     for number, piece in enumerate(pieces[1:], start=1):
-        theirs = book.copy_foreign(piece.pdf.Root.StructTreeRoot)
+        theirs: Any = book.copy_foreign(piece.pdf.Root.StructTreeRoot)
         their_document = _document(theirs)
         for kid in _kids(their_document):
             kids.append(_adopt(kid, document, their_document))
@@ -313,7 +322,7 @@ def _renumber_xobjects(resources: Any, offset: int, seen: set[tuple[int, int]]) 
     xobjects = resources.get(Name.XObject)
     if not isinstance(xobjects, Dictionary):
         return
-    for key in xobjects.keys():
+    for key in sorted(xobjects.keys()):
         xobject = xobjects[key]
         if not isinstance(xobject, pikepdf.Stream) or xobject.objgen in seen:
             continue
@@ -364,9 +373,7 @@ def _rename_headers(element: Dictionary, renamed: dict[str, str]) -> None:
         return
     for owner in attributes if isinstance(attributes, Array) else [attributes]:
         if isinstance(owner, Dictionary) and Name.Headers in owner:
-            owner.Headers = Array(
-                String(renamed.get(str(h), str(h))) for h in owner.Headers
-            )
+            owner.Headers = Array(String(renamed.get(str(h), str(h))) for h in owner.Headers)
 
 
 def _merge_map(root: Dictionary, theirs: Dictionary, key: Name) -> None:
@@ -377,7 +384,7 @@ def _merge_map(root: Dictionary, theirs: Dictionary, key: Name) -> None:
     mine = root.get(key)
     if not isinstance(mine, Dictionary):
         root[key] = mine = Dictionary()
-    for name in given.keys():
+    for name in sorted(given.keys()):
         if name not in mine:
             mine[name] = given[name]
 
@@ -425,7 +432,9 @@ def overlay_furniture(book: pikepdf.Pdf, furniture: pikepdf.Pdf) -> None:
         if _box(page.mediabox) != _box(source.mediabox):
             raise ValueError(f"furniture page {number + 1} is not the size of the book's page")
         form = furniture.make_indirect(source.as_form_xobject())
-        name = page.add_resource(book.copy_foreign(form), Name.XObject, name=_free_name(page, number))
+        name = page.add_resource(
+            book.copy_foreign(form), Name.XObject, name=_free_name(page, number)
+        )
         # The page's own content may leave its transformation in place: q ... Q isolates it.
         page.contents_add(book.make_stream(b"q\n"), prepend=True)
         page.contents_add(
