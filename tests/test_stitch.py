@@ -348,3 +348,21 @@ def test_a_piece_set_many_times_the_fixture_stitches(stitched: dict[str, Stitche
     }
     assert count_elements(pdf) == 8 * (count_elements(opened(made.plain)) - 1) + 1
     assert len(outline(pdf)) == 8 * len(outline(opened(made.plain)))
+
+
+def with_attachment(piece: PiecePdf, name: str, data: bytes) -> PiecePdf:
+    pdf = opened(piece.data)
+    pdf.attachments[name] = pikepdf.AttachedFileSpec(pdf, data, mime_type="text/plain")
+    buffer = io.BytesIO()
+    pdf.save(buffer)
+    return PiecePdf(data=buffer.getvalue(), anchors=piece.anchors)
+
+
+def test_files_embedded_in_any_piece_are_kept_once(stitched: dict[str, Stitched]) -> None:
+    pieces = list(stitched["pdf/ua-1"].pieces)
+    pieces[1] = with_attachment(pieces[1], "errata.txt", b"first")
+    pieces[2] = with_attachment(pieces[2], "errata.txt", b"second")
+    pieces[2] = with_attachment(pieces[2], "sources.txt", b"list")
+    pdf = opened(stitch(pieces, None))
+    files = {name: spec.get_file().read_bytes() for name, spec in pdf.attachments.items()}
+    assert files == {"errata.txt": b"first", "sources.txt": b"list"}

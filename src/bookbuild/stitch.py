@@ -48,6 +48,7 @@ def stitch(pieces: Sequence[PiecePdf], furniture: bytes | None) -> bytes:
     if not pieces:
         raise ValueError("stitch needs at least one piece")
     opened = _open(pieces)
+    _refuse_forms(opened)
     book = opened[0].pdf
     outline = [item for piece in opened for item in _outline_of(piece)]
     dests = _real_destinations(opened)
@@ -58,11 +59,12 @@ def stitch(pieces: Sequence[PiecePdf], furniture: bytes | None) -> bytes:
     _merge_structure(book, opened)
     _write_outline(book, outline)
     _write_destinations(book, dests)
+    _merge_names(book, opened)
     if furniture is not None:
         overlay_furniture(book, pikepdf.open(io.BytesIO(furniture)))
     _merge_fonts(book)
     buffer = io.BytesIO()
-    version = book.pdf_version
+    version = max((p.pdf.pdf_version for p in opened), key=lambda v: tuple(map(int, v.split("."))))
     book.save(
         buffer,
         min_version=version,
@@ -84,6 +86,14 @@ def _open(pieces: Sequence[PiecePdf]) -> list[_Piece]:
         opened.append(_Piece(pdf, piece.anchors, first, pages))
         first += len(pages)
     return opened
+
+
+def _refuse_forms(pieces: Sequence[_Piece]) -> None:
+    """Raise if a piece has form fields: AcroForms are not merged (bookbuild makes none)."""
+    for number, piece in enumerate(pieces):
+        form = piece.pdf.Root.get(Name.AcroForm)
+        if isinstance(form, Dictionary) and len(form.get(Name.Fields, ())):
+            raise ValueError(f"piece {number} has form fields, which stitch does not merge")
 
 
 def _check_pages(book: pikepdf.Pdf, expected: int) -> None:
@@ -158,6 +168,33 @@ def _write_destinations(book: pikepdf.Pdf, dests: dict[str, _Dest]) -> None:
     for name in sorted(dests, key=lambda n: n.encode("utf-8")):
         tree[name] = _write_dest(book, dests[name])
     names.Dests = tree.obj
+
+
+def _merge_names(book: pikepdf.Pdf, pieces: Sequence[_Piece]) -> None:
+    """Merge the pieces' other name trees (embedded files...): the first piece wins a name."""
+    names = book.Root.Names
+    for piece in pieces[1:]:
+        theirs = piece.pdf.Root.get(Name.Names)
+        if not isinstance(theirs, Dictionary):
+            continue
+        for key in sorted(theirs.keys()):
+            if key == Name.Dests or not isinstance(theirs[key], Dictionary):
+                continue
+            if key not in names:
+                names[key] = NameTree.new(book).obj
+            tree = NameTree(names[key])
+            for name, value in NameTree(theirs[key]).items():
+                if name not in tree:
+                    tree[name] = _copied(book, piece.pdf, value)
+
+
+def _copied(book: pikepdf.Pdf, source: pikepdf.Pdf, value: Any) -> Any:
+    """Return a foreign object as an object of the book (copy_foreign takes indirect ones)."""
+    if not isinstance(value, Dictionary | Array | pikepdf.Stream):
+        return value
+    if not value.is_indirect:
+        value = source.make_indirect(value)
+    return book.copy_foreign(value)
 
 
 # ---------------------------------------------------------------------------------------------
