@@ -366,3 +366,15 @@ def test_files_embedded_in_any_piece_are_kept_once(stitched: dict[str, Stitched]
     pdf = opened(stitch(pieces, None))
     files = {name: spec.get_file().read_bytes() for name, spec in pdf.attachments.items()}
     assert files == {"errata.txt": b"first", "sources.txt": b"list"}
+
+
+def test_a_link_to_an_id_no_piece_holds_is_refused(stitched: dict[str, Stitched]) -> None:
+    pieces = list(stitched["pdf/ua-1"].pieces)
+    pdf = opened(pieces[0].data)
+    (_, annotation), *_ = [(i, a) for i, a in links(pdf) if "/Dest" in a]
+    annotation.Dest = pikepdf.String("nowhere")
+    buffer = io.BytesIO()
+    pdf.save(buffer)
+    pieces[0] = PiecePdf(data=buffer.getvalue(), anchors=pieces[0].anchors)
+    with pytest.raises(ValueError, match="links to ids no piece holds: nowhere"):
+        stitch(pieces, None)

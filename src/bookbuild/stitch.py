@@ -58,6 +58,7 @@ def stitch(pieces: Sequence[PiecePdf], furniture: bytes | None) -> bytes:
     _check_pages(book, sum(len(p.pages) for p in opened))
     _merge_structure(book, opened)
     _write_outline(book, outline)
+    _check_links(book, dests)
     _write_destinations(book, dests)
     _merge_names(book, opened)
     if furniture is not None:
@@ -152,6 +153,25 @@ def _named_destinations(pdf: pikepdf.Pdf) -> Iterator[tuple[str, Any]]:
     if isinstance(old, Dictionary):
         for key in sorted(old.keys()):
             yield key[1:], old[key]
+
+
+def _check_links(book: pikepdf.Pdf, dests: dict[str, _Dest]) -> None:
+    """Raise if a link names a destination no piece holds: one layout would have refused it."""
+    missing = set()
+    for page in book.pages:
+        for annotation in page.obj.get(Name.Annots, ()):
+            target = annotation.get(Name.Dest)
+            action = annotation.get(Name.A)
+            if (
+                target is None
+                and isinstance(action, Dictionary)
+                and action.get(Name.S) == Name.GoTo
+            ):
+                target = action.get(Name.D)
+            if isinstance(target, String) and str(target) not in dests:
+                missing.add(str(target))
+    if missing:
+        raise ValueError(f"links to ids no piece holds: {', '.join(sorted(missing))}")
 
 
 def _write_destinations(book: pikepdf.Pdf, dests: dict[str, _Dest]) -> None:
