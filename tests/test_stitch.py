@@ -330,8 +330,12 @@ def test_catalog_and_identifier_are_piece_zeros(stitched: dict[str, Stitched]) -
 
 def test_furniture_of_another_length_is_refused(stitched: dict[str, Stitched]) -> None:
     made = stitched["pdf/ua-1"]
-    with pytest.raises(ValueError, match="furniture has"):
-        stitch(made.pieces[:2], made.furniture)
+    furniture = opened(made.furniture)
+    del furniture.pages[-1]
+    buffer = io.BytesIO()
+    furniture.save(buffer)
+    with pytest.raises(ValueError, match="furniture has 10 pages, the book 11"):
+        stitch(made.pieces, buffer.getvalue())
 
 
 def test_a_piece_set_many_times_the_fixture_stitches(stitched: dict[str, Stitched]) -> None:
