@@ -17,11 +17,13 @@ from bookbuild.stitch import PiecePdf, stitch
 from tests.conftest import FIXTURE
 from tests.pdftags import Element, outloud_report, page_report, read_tree
 from tests.stitchpieces import (
+    furniture_html,
     layout,
     make_furniture,
     make_pieces,
     print_book,
     without_margin_boxes,
+    write,
 )
 
 VARIANTS = ("pdf/ua-1", "pdf/a-3a")
@@ -382,3 +384,15 @@ def test_a_link_to_an_id_no_piece_holds_is_refused(stitched: dict[str, Stitched]
     pieces[0] = PiecePdf(data=buffer.getvalue(), anchors=pieces[0].anchors)
     with pytest.raises(ValueError, match="links to ids no piece holds: nowhere"):
         stitch(pieces, None)
+
+
+def test_furniture_that_paints_content_is_refused(
+    stitched: dict[str, Stitched], tmp_path: Path
+) -> None:
+    made = stitched["pdf/ua-1"]
+    book = print_book(FIXTURE, tmp_path / "html")
+    html = furniture_html(book, len(opened(made.plain).pages))
+    html = html.replace('<div class="furniture-page"></div>', "<p>Body text</p>", 1)
+    document = layout(book, html, "pdf/ua-1")
+    with pytest.raises(ValueError, match="furniture page 1 paints content"):
+        stitch(made.pieces, write(book, document, "pdf/ua-1"))

@@ -65,10 +65,9 @@ def stitch(pieces: Sequence[PiecePdf], furniture: bytes | None) -> bytes:
         overlay_furniture(book, pikepdf.open(io.BytesIO(furniture)))
     _merge_fonts(book)
     buffer = io.BytesIO()
-    version = max((p.pdf.pdf_version for p in opened), key=lambda v: tuple(map(int, v.split("."))))
     book.save(
         buffer,
-        min_version=version,
+        min_version=max((p.pdf.pdf_version for p in opened), key=_version),
         fix_metadata_version=False,
         compress_streams=True,
         object_stream_mode=pikepdf.ObjectStreamMode.generate,
@@ -78,11 +77,17 @@ def stitch(pieces: Sequence[PiecePdf], furniture: bytes | None) -> bytes:
     return buffer.getvalue()
 
 
+def _version(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split("."))
+
+
 def _open(pieces: Sequence[PiecePdf]) -> list[_Piece]:
     opened = []
     first = 0
-    for piece in pieces:
+    for number, piece in enumerate(pieces):
         pdf = pikepdf.open(io.BytesIO(piece.data))
+        if Name.StructTreeRoot not in pdf.Root:
+            raise ValueError(f"piece {number} has no structure tree: it was not written tagged")
         pages = {page.obj.objgen: index for index, page in enumerate(pdf.pages)}
         opened.append(_Piece(pdf, piece.anchors, first, pages))
         first += len(pages)
@@ -121,7 +126,7 @@ def _read_dest(piece: _Piece, value: Any) -> Any:
     if isinstance(value, Array) and len(value) and isinstance(value[0], Dictionary):
         index = piece.pages.get(value[0].objgen)
         if index is None:
-            raise ValueError(f"a destination in piece {piece.first} points at no page of it")
+            raise ValueError(f"a destination of the piece at page {piece.first + 1} has no page")
         return _Dest(piece.first + index, tuple(value[1:]))
     return value
 
@@ -488,6 +493,8 @@ def overlay_furniture(book: pikepdf.Pdf, furniture: pikepdf.Pdf) -> None:
     for number, (page, source) in enumerate(zip(book.pages, furniture.pages, strict=True)):
         if _box(page.mediabox) != _box(source.mediabox):
             raise ValueError(f"furniture page {number + 1} is not the size of the book's page")
+        if b"/MCID" in _content(source):
+            raise ValueError(f"furniture page {number + 1} paints content, not only artifacts")
         form = furniture.make_indirect(source.as_form_xobject())
         name = page.add_resource(
             book.copy_foreign(form), Name.XObject, name=_free_name(page, number)
@@ -501,6 +508,12 @@ def overlay_furniture(book: pikepdf.Pdf, furniture: pikepdf.Pdf) -> None:
                 + b" Do\nQ\nEMC\n"
             )
         )
+
+
+def _content(page: pikepdf.Page) -> bytes:
+    contents = page.obj.get(Name.Contents)
+    streams = contents if isinstance(contents, Array) else [contents] if contents else []
+    return b"\n".join(stream.read_bytes() for stream in streams)
 
 
 def _free_name(page: pikepdf.Page, number: int) -> Name:
