@@ -14,7 +14,7 @@ import pytest
 
 from bookbuild import pdf as bbpdf
 from bookbuild.stitch import PiecePdf, stitch
-from tests.conftest import FIXTURE
+from tests.conftest import FIXTURE, MANUSCRIPT
 from tests.pdftags import Element, outloud_report, page_report, read_tree
 from tests.stitchpieces import (
     furniture_html,
@@ -396,3 +396,27 @@ def test_furniture_that_paints_content_is_refused(
     document = layout(book, html, "pdf/ua-1")
     with pytest.raises(ValueError, match="furniture page 1 paints content"):
         stitch(made.pieces, write(book, document, "pdf/ua-1"))
+
+
+@pytest.mark.slow
+def test_the_briefing_stitched_from_its_chapters(tmp_path: Path) -> None:
+    """A longer book with notes, an index and images, cut before each of its chapters."""
+    book = print_book(MANUSCRIPT, tmp_path / "html")
+    pieces, _ = make_pieces(book, "pdf/ua-1")
+    assert len(pieces) >= 5
+    whole = layout(book, without_margin_boxes(book.html), "pdf/ua-1")
+    path = tmp_path / "briefing.pdf"
+    path.write_bytes(stitch(pieces, make_furniture(book, len(whole.pages), "pdf/ua-1")))
+    pdf = opened(path)
+    page_map = bbpdf.page_map(whole)
+    names = name_tree(pdf)
+    assert set(names) == set().union(*(p.anchors for p in pieces))
+    assert {name: page + 1 for name, page in names.items()} == {
+        name: page for name, page in page_map.items() if name in names
+    }
+    assert all(str(a.Dest) in names for _, a in links(pdf) if "/Dest" in a)
+    counts = [count_elements(opened(p.data)) for p in pieces]
+    assert count_elements(pdf) == sum(counts) - len(counts) + 1
+    assert page_report(path, "ua1") == (True, [])
+    result = outloud_report(path)
+    assert result["counts"]["error"] == 0 and result["counts"]["warning"] == 0
