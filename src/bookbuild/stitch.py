@@ -413,19 +413,38 @@ def _merge_ids(
             element.ID = String(new)
             ident = new
         ids[ident] = element
-    if renamed:
-        for element in _elements(their_document):
+    # Only a TH's ID is referred to (by /Headers, PDF 32000-1 table 349), and from its table.
+    tables = {}
+    for old in renamed:
+        if theirs[old].get(Name.S) == Name.TH:
+            table = _table_of(theirs[old])
+            tables[table.objgen] = table
+    for table in tables.values():
+        for element in _elements(table):
             _rename_headers(element, renamed)
 
 
+def _table_of(element: Dictionary) -> Dictionary:
+    """Return the Table element holding a TH (or the topmost element, for a TH astray)."""
+    current: Any = element
+    while current.get(Name.S) != Name.Table and isinstance(current.get(Name.P), Dictionary):
+        if current.P.get(Name.Type) == Name.StructTreeRoot:
+            break
+        current = current.P
+    return current
+
+
 def _elements(element: Dictionary) -> Iterator[Dictionary]:
+    """Yield the element and every dictionary below it (elements, MCRs, OBJRs)."""
     stack = [element]
     while stack:
         current = stack.pop()
         yield current
-        for kid in _kids(current):
-            if isinstance(kid, Dictionary) and Name.S in kid:
-                stack.append(kid)
+        k = current.get(Name.K)
+        if isinstance(k, Array):
+            stack.extend(kid for kid in k if isinstance(kid, Dictionary))
+        elif isinstance(k, Dictionary):
+            stack.append(k)
 
 
 def _rename_headers(element: Dictionary, renamed: dict[str, str]) -> None:
