@@ -424,7 +424,7 @@ def _merge_ids(
             _rename_headers(element, renamed)
 
 
-def _table_of(element: Dictionary) -> Dictionary:
+def _table_of(element: Dictionary) -> Any:
     """Return the Table element holding a TH (or the topmost element, for a TH astray)."""
     current: Any = element
     while current.get(Name.S) != Name.Table and isinstance(current.get(Name.P), Dictionary):
