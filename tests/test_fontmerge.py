@@ -20,6 +20,7 @@ from typing import Any
 import page
 import pdfplumber
 import pikepdf
+import pypdfium2
 import pytest
 from fontTools.pens.recordingPen import DecomposingRecordingPen
 from fontTools.ttLib import TTFont
@@ -27,7 +28,7 @@ from lxml import html as lxml_html
 
 from bookbuild import pdf, pipeline, tagging
 from bookbuild.fontconf import write_fontconfig
-from bookbuild.fontmerge import _to_unicode, merge_fonts
+from bookbuild.fontmerge import _cid_map, _to_unicode, merge_fonts
 from bookbuild.fontset import find_fonts
 
 DATA = Path(__file__).parent / "data"
@@ -119,10 +120,17 @@ def stitched(pieces: list[bytes], folder: Path) -> Stitched:
 
 
 @pytest.fixture(scope="module")
-def fixture_book(tmp_path_factory: pytest.TempPathFactory) -> Stitched:
+def fixture_html(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The fixture book's print HTML folder."""
+    return print_html(DATA / "fixture", tmp_path_factory.mktemp("fontmerge-html"))
+
+
+@pytest.fixture(scope="module")
+def fixture_book(fixture_html: Path, tmp_path_factory: pytest.TempPathFactory) -> Stitched:
     """The fixture book (serif, sans, mono; regular, semibold, bold, italic) in two halves."""
     out = tmp_path_factory.mktemp("fontmerge-fixture")
-    return stitched(pieces_of(DATA / "fixture", out / "build", 2, "en"), out)
+    html = next(fixture_html.glob("*.html")).read_text(encoding="utf-8")
+    return stitched([lay_out(piece, fixture_html, "en") for piece in split(html, 2)], out)
 
 
 @pytest.fixture(scope="module")
@@ -386,6 +394,92 @@ def test_output_is_deterministic(fixture_book: Stitched, tmp_path: Path) -> None
         twice.append(save(whole, tmp_path / name).read_bytes())
     assert twice[0] == twice[1]
     assert twice[0] == fixture_book.merged.read_bytes()
+
+
+# ---------------------------------------------------------------------------------------------
+# Glyphs no font has: WeasyPrint draws each as an id past the font's last glyph, numbered in
+# the order the piece meets them, and maps it to .notdef with its own Encoding CMap.
+
+# Egyptian hieroglyphs: none of the book's fonts draws them.
+MISSING = "\U00013000", "\U00013001"
+
+
+def missing_pieces(folder: Path, texts: list[str]) -> list[bytes]:
+    """Lay out one short chapter per text with the fixture's theme."""
+    html = next(folder.glob("*.html")).read_text(encoding="utf-8")
+    head = html[: html.index("<body")]
+    return [
+        lay_out(
+            f'{head}<body><section class="chapter" id="c"><p>{text}</p></section></body>',
+            folder,
+            "en",
+        )
+        for text in texts
+    ]
+
+
+def pdfium_texts(path: Path) -> list[str]:
+    """Return each page's text as PDFium (Chrome's reader) reads it.
+
+    pdfminer (under pdfplumber) and pypdf do not apply an embedded Encoding CMap, so they read
+    WeasyPrint's missing-glyph fonts as garbage before any merge.
+    """
+    document = pypdfium2.PdfDocument(path)
+    try:
+        return [document[i].get_textpage().get_text_range() for i in range(len(document))]
+    finally:
+        document.close()
+
+
+def serif_fonts(document: pikepdf.Pdf) -> set[tuple[int, int]]:
+    return {
+        f.objgen for _, _, f in font_resources(document) if str(f.BaseFont).endswith("+BB-Serif")
+    }
+
+
+def test_pieces_missing_the_same_glyphs_share_one_font(fixture_html: Path, tmp_path: Path) -> None:
+    texts = [f"Salt {MISSING[0]} roads", f"Winter {MISSING[0]} caravans", "Plain text only"]
+    result = stitched(missing_pieces(fixture_html, texts), tmp_path)
+    with pikepdf.open(result.merged) as merged:
+        (font,) = (merged.get_object(o) for o in serif_fonts(merged))
+        encoding = _cid_map(font.Encoding)
+        text = _to_unicode(font.ToUnicode)
+        drawn = {code for key, code in _drawn_codes(merged) if key == font.objgen}
+    missing = {code for code, cid in encoding.items() if cid == 0 and code}
+    assert [text[code] for code in missing] == [MISSING[0]]
+    # Every glyph drawn, the third piece's too, maps to itself; only the missing one to .notdef.
+    assert drawn <= set(encoding)
+    assert all(encoding[code] == code for code in drawn - missing)
+    after = pdfium_texts(result.merged)
+    assert after == pdfium_texts(result.concatenated)
+    assert all(any(text in page for page in after) for text in texts)
+
+
+def test_pieces_missing_different_glyphs_keep_their_own_fonts(
+    fixture_html: Path, tmp_path: Path
+) -> None:
+    texts = [f"Salt {MISSING[0]} roads", f"Winter {MISSING[1]} caravans"]
+    result = stitched(missing_pieces(fixture_html, texts), tmp_path)
+    with pikepdf.open(result.merged) as merged:
+        assert len(serif_fonts(merged)) == 2  # one id, two characters: no one CMap serves both
+    after = pdfium_texts(result.merged)
+    assert all(any(text in page for page in after) for text in texts)
+    assert after == pdfium_texts(result.concatenated)
+
+
+def _drawn_codes(document: pikepdf.Pdf) -> Iterator[tuple[tuple[int, int], int]]:
+    for pdf_page in document.pages:
+        for stream, resources in _content(pdf_page, pdf_page.obj.get("/Resources")):
+            font = None
+            for operands, operator in pikepdf.parse_content_stream(stream, "Tf Tj TJ"):
+                if str(operator) == "Tf":
+                    font = resources.Font[operands[0]]
+                    continue
+                strings = operands[0] if str(operator) == "TJ" else [operands[0]]
+                for value in strings:
+                    if isinstance(value, pikepdf.String) and font is not None:
+                        for code in _codes(bytes(value)):
+                            yield font.objgen, code
 
 
 # ---------------------------------------------------------------------------------------------
