@@ -22,13 +22,15 @@ import pdfplumber
 import pikepdf
 import pypdfium2
 import pytest
+from fontTools import subset
 from fontTools.pens.recordingPen import DecomposingRecordingPen
 from fontTools.ttLib import TTFont
 from lxml import html as lxml_html
 
 from bookbuild import pdf, pipeline, tagging
+from bookbuild.assets import fallback_font
 from bookbuild.fontconf import write_fontconfig
-from bookbuild.fontmerge import _cid_map, _to_unicode, merge_fonts
+from bookbuild.fontmerge import _cid_map, _Glyphs, _Program, _to_unicode, merge_fonts
 from bookbuild.fontset import find_fonts
 
 DATA = Path(__file__).parent / "data"
@@ -480,6 +482,60 @@ def _drawn_codes(document: pikepdf.Pdf) -> Iterator[tuple[tuple[int, int], int]]
                     if isinstance(value, pikepdf.String) and font is not None:
                         for code in _codes(bytes(value)):
                             yield font.objgen, code
+
+
+# ---------------------------------------------------------------------------------------------
+# Components HarfBuzz packed past a piece's last glyph.
+
+
+def weasyprint_subset(path: Path, gids: set[int]) -> TTFont:
+    """Subset as WeasyPrint 70 does, in two passes (fontTools here, HarfBuzz there).
+
+    The first keeps glyph ids; the second keeps ids up to the last glyph drawn and packs the
+    components of composite glyphs that lay past it right after it.
+    """
+    font = TTFont(path)
+    first = subset.Subsetter(subset.Options(retain_gids=True, notdef_outline=True))
+    first.populate(gids=gids)
+    first.subset(font)
+    second = subset.Subsetter(subset.Options(notdef_outline=True))
+    second.populate(gids=range(max(gids) + 1))
+    second.subset(font)
+    buffer = io.BytesIO()
+    font.save(buffer)
+    return TTFont(io.BytesIO(buffer.getvalue()))
+
+
+def outline(font: TTFont, gid: int) -> list[Any]:
+    glyphs = font.getGlyphSet()
+    pen = DecomposingRecordingPen(glyphs)
+    glyphs[font.getGlyphOrder()[gid]].draw(pen)
+    return list(pen.value)
+
+
+def test_a_packed_component_is_not_taken_for_the_glyph_another_piece_draws_there() -> None:
+    """Piece A draws a composite whose component HarfBuzz packed at id n+1; B draws glyph n+1."""
+    path = fallback_font()
+    whole = TTFont(path)
+    order, glyf = whole.getGlyphOrder(), whole["glyf"]
+    composite = next(
+        gid
+        for gid, name in enumerate(order[:-1])
+        if glyf[name].isComposite()
+        and all(whole.getGlyphID(c.glyphName) > gid + 1 for c in glyf[name].components)
+        and glyf[order[gid + 1]].numberOfContours > 0
+    )
+    a = weasyprint_subset(path, {composite})
+    b = weasyprint_subset(path, {composite + 1, composite + 2})
+    assert len(a.getGlyphOrder()) > composite + 1  # the component was packed after it
+    other = _Program(font=a, stream=None, gids={composite}, bound=composite + 1)  # type: ignore[arg-type]
+    _Glyphs(b, other, {}).copy([composite])
+    buffer = io.BytesIO()
+    b.save(buffer)
+    merged = TTFont(io.BytesIO(buffer.getvalue()))
+    assert outline(merged, composite) == outline(whole, composite) != []
+    assert outline(merged, composite + 1) == outline(whole, composite + 1) != []
+    assert merged["hmtx"][merged.getGlyphOrder()[composite]] == whole["hmtx"][order[composite]]
 
 
 # ---------------------------------------------------------------------------------------------
