@@ -30,7 +30,14 @@ from lxml import html as lxml_html
 from bookbuild import pdf, pipeline, tagging
 from bookbuild.assets import fallback_font
 from bookbuild.fontconf import write_fontconfig
-from bookbuild.fontmerge import _cid_map, _Glyphs, _Program, _to_unicode, merge_fonts
+from bookbuild.fontmerge import (
+    _cid_map,
+    _copy_cff,
+    _Glyphs,
+    _Program,
+    _to_unicode,
+    merge_fonts,
+)
 from bookbuild.fontset import find_fonts
 
 DATA = Path(__file__).parent / "data"
@@ -536,6 +543,33 @@ def test_a_packed_component_is_not_taken_for_the_glyph_another_piece_draws_there
     assert outline(merged, composite) == outline(whole, composite) != []
     assert outline(merged, composite + 1) == outline(whole, composite + 1) != []
     assert merged["hmtx"][merged.getGlyphOrder()[composite]] == whole["hmtx"][order[composite]]
+
+
+def test_a_cff_glyph_brings_its_font_dict_when_the_base_lacks_it(chinese_book: Stitched) -> None:
+    """A CID-keyed CFF glyph is drawn with its FDArray entry's private dict: copy it along."""
+    with pikepdf.open(io.BytesIO(chinese_book.pieces[0])) as piece:
+        font = next(
+            f
+            for _, _, f in font_resources(piece)
+            if f.DescendantFonts[0].Subtype == "/CIDFontType0"
+        )
+        data = font.DescendantFonts[0].FontDescriptor.FontFile3.read_bytes()
+        drawn = sorted(g for g in _to_unicode(font.ToUnicode) if g)
+    other, base = TTFont(io.BytesIO(data)), TTFont(io.BytesIO(data))
+    top = base["CFF "].cff.topDictIndex[0]
+    gid = drawn[0]
+    fd = top.FDSelect[gid]
+    name = top.FDArray[fd].FontName
+    top.FDArray[fd].FontName = "Renamed"  # the base has no font dict of that name now
+    count = len(top.FDArray)
+    _copy_cff(base, other, [gid])
+    buffer = io.BytesIO()
+    base.save(buffer)
+    merged = TTFont(io.BytesIO(buffer.getvalue()))
+    merged_top = merged["CFF "].cff.topDictIndex[0]
+    assert merged_top.FDArray[merged_top.FDSelect[gid]].FontName == name
+    assert len(merged_top.FDArray) == count + 1
+    assert outline(merged, gid) == outline(other, gid) != []
 
 
 # ---------------------------------------------------------------------------------------------

@@ -481,10 +481,9 @@ def _merge_programs(pdf: pikepdf.Pdf, pieces: list[_Piece]) -> tuple[pikepdf.Str
     programs = []
     for stream, gids, text in found.values():
         data = stream.read_bytes()
-        # Bounding boxes are recomputed for TrueType (cheap); for CFF, whose every charstring
-        # fontTools would run, they are the union of the pieces' (_union_bounds).
-        cff = data[:4] == b"OTTO"
-        font = TTFont(io.BytesIO(data), recalcTimestamp=False, recalcBBoxes=not cff)
+        # Font-wide bounds are the union of the pieces' (_union_bounds): fontTools would
+        # recompute them from every glyph, many times slower.
+        font = TTFont(io.BytesIO(data), recalcTimestamp=False, recalcBBoxes=False)
         count = len(font.getGlyphOrder())
         programs.append(_Program(font, stream, gids, min(max(text, default=count) + 1, count)))
     # The base reaches furthest: every id another piece draws is below its bound.
@@ -509,8 +508,7 @@ def _merge_programs(pdf: pikepdf.Pdf, pieces: list[_Piece]) -> tuple[pikepdf.Str
             _Glyphs(base.font, other, packed).copy(wanted)
         _copy_tables(base.font, other.font, wanted)
         have.update(wanted)
-    if cff:
-        _union_bounds(base.font, [p.font for p in programs])
+    _union_bounds(base.font, [p.font for p in programs])
     out = io.BytesIO()
     base.font.save(out, reorderTables=True)
     data = out.getvalue()
@@ -651,6 +649,7 @@ def _union_bounds(base: Any, fonts: list[Any]) -> None:
         ("head", ("xMin", "yMin"), ("xMax", "yMax")),
         ("hhea", ("minLeftSideBearing", "minRightSideBearing"), ("advanceWidthMax", "xMaxExtent")),
         ("vhea", ("minTopSideBearing", "minBottomSideBearing"), ("advanceHeightMax", "yMaxExtent")),
+        ("maxp", (), _MAXP),
     ):
         tables = [font[tag] for font in fonts if tag in font]
         if tag not in base or not tables:
@@ -658,12 +657,32 @@ def _union_bounds(base: Any, fonts: list[Any]) -> None:
         for name in low:
             setattr(base[tag], name, min(getattr(t, name) for t in tables))
         for name in high:
-            setattr(base[tag], name, max(getattr(t, name) for t in tables))
-    boxes = [font["CFF "].cff.topDictIndex[0].FontBBox for font in fonts]
-    top = base["CFF "].cff.topDictIndex[0]
-    top.FontBBox = [
-        min(b[0] for b in boxes),
-        min(b[1] for b in boxes),
-        max(b[2] for b in boxes),
-        max(b[3] for b in boxes),
-    ]
+            if all(hasattr(t, name) for t in tables):
+                setattr(base[tag], name, max(getattr(t, name) for t in tables))
+    if "CFF " in base:
+        boxes = [font["CFF "].cff.topDictIndex[0].FontBBox for font in fonts]
+        top = base["CFF "].cff.topDictIndex[0]
+        top.FontBBox = [
+            min(b[0] for b in boxes),
+            min(b[1] for b in boxes),
+            max(b[2] for b in boxes),
+            max(b[3] for b in boxes),
+        ]
+
+
+# maxp's limits for TrueType outlines (version 1.0); each merged glyph is within its piece's.
+_MAXP = (
+    "maxPoints",
+    "maxContours",
+    "maxCompositePoints",
+    "maxCompositeContours",
+    "maxZones",
+    "maxTwilightPoints",
+    "maxStorage",
+    "maxFunctionDefs",
+    "maxInstructionDefs",
+    "maxStackElements",
+    "maxSizeOfInstructions",
+    "maxComponentElements",
+    "maxComponentDepth",
+)
