@@ -1,11 +1,13 @@
 """Subset each font once in a PDF stitched from pieces that WeasyPrint laid out apart.
 
 WeasyPrint 70 names a font `/ABCDEF+Family` from a hash of its Pango description, the same in
-every process, and subsets it keeping glyph ids in place (HarfBuzz RETAIN_GIDS): two pieces
-hold two subsets of one font whose glyph ids agree. Merging them into one font dictionary
-needs no content stream rewritten: the merged program is the largest subset with the other
-pieces' glyphs (and their metrics) copied in at their own ids, and /W, ToUnicode, the
-"missing glyph" Encoding CMap and CIDSet are the unions of the pieces'.
+every process, and subsets it keeping the ids of the glyphs it draws (HarfBuzz RETAIN_GIDS):
+two pieces hold two subsets of one font whose glyph ids agree (see _Program for the ids that
+do not). Merging them into one font dictionary needs no content stream rewritten: the merged
+program is the subset that reaches furthest, with the other pieces' glyphs (and their
+metrics) copied in at their own ids, and /W, ToUnicode, the "missing glyph" Encoding CMap and
+CIDSet are the unions of the pieces'. Where pieces read one glyph as two texts, the first
+piece's wins, as WeasyPrint's first use of a glyph does in one layout.
 
 /W stays equal to the program's advances (PDF/UA-1, PDF/A: see tagging.ProgramWidths) because
 every piece's /W was written from its own program's hmtx, and each glyph's hmtx entry is
