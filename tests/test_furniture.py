@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -429,3 +430,65 @@ def test_a_2500_page_book_takes_seconds(themed: Book) -> None:
     elapsed = time.perf_counter() - started
     print(f"furniture of 2500 pages: {elapsed:.1f} s, {elapsed / 2.5:.1f} ms a page")
     assert elapsed < 60
+
+
+# ---------------------------------------------------------------------------------------------
+# Runs: a long book's furniture is laid out in runs of pages, each a document of its own.
+
+
+def test_any_run_of_pages_has_the_margin_boxes_of_the_single_layout(themed: Book) -> None:
+    single = margin_texts(themed.document)
+    pages = themed.pages
+    blank = next(n for n, page in enumerate(pages) if page.blank)
+    appendix = next(n for n, page in enumerate(pages) if page.groups == (("appendix", 0),))
+    # After the first page and the second (:first, :nth(2)), at and after a blank page, at
+    # the appendices' first page (the counter restarts) and inside them; to the end.
+    cuts = sorted({1, 2, blank, blank + 1, appendix, appendix + 1, len(pages) - 1})
+    for start, stop in itertools.pairwise([0, *cuts, len(pages)]):
+        run = furniture.laid_out_furniture(
+            themed.html,
+            pages,
+            assets={},
+            source=themed.root,
+            variant=VARIANT,
+            fontconf=themed.fontconf,
+            start=start,
+            stop=stop,
+        )
+        assert margin_texts(run) == single[start:stop], (start, stop)
+
+
+def test_runs_in_worker_processes_make_the_same_pdf(
+    themed: Book, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    whole = furniture_bytes(themed)
+    monkeypatch.setattr(furniture, "MIN_RUN", 8)
+    assert furniture._runs(len(themed.pages), 3) == [
+        (0, len(themed.pages) // 3),
+        (len(themed.pages) // 3, 2 * len(themed.pages) // 3),
+        (2 * len(themed.pages) // 3, len(themed.pages)),
+    ]
+    joined = furniture.furniture_pdf(
+        themed.html,
+        themed.pages,
+        assets={},
+        source=themed.root,
+        variant=VARIANT,
+        epoch=0,
+        identifier="furniture-test",
+        fontconf=themed.fontconf,
+        jobs=3,
+    )
+    with pdfplumber.open(io.BytesIO(whole)) as one, pdfplumber.open(io.BytesIO(joined)) as runs:
+        assert len(runs.pages) == len(one.pages) == len(themed.pages)
+        for a, b in zip(one.pages, runs.pages, strict=True):
+            assert b.bbox == a.bbox
+            assert [
+                (w["text"], round(w["x0"], 1), round(w["top"], 1)) for w in b.extract_words()
+            ] == [(w["text"], round(w["x0"], 1), round(w["top"], 1)) for w in a.extract_words()]
+    path = Path(themed.root) / "joined.pdf"
+    path.write_bytes(joined)
+    with pikepdf.open(path) as doc:
+        assert [painted_outside_artifacts(page)[1] for page in doc.pages] == [0] * len(doc.pages)
+    result = outloud_report(path)
+    assert result["counts"]["error"] == 0

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import html as htmlescape
 import io
+import itertools
 import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -123,15 +124,7 @@ def book_pages(pieces: Sequence[Sequence[PageFurniture]]) -> list[PageFurniture]
     A page's place in the list is its index in the book, so `:first` and `:nth()` follow;
     the sides alternate from the book's first page, as in one layout.
     """
-    pages = [page for piece in pieces for page in piece]
-    if not pages:
-        return []
-    first_right = pages[0].side == "right"
-    sides = ["right" if (n % 2 == 0) == first_right else "left" for n in range(len(pages))]
-    return [
-        page if page.side == side else replace(page, side=side)
-        for page, side in zip(pages, sides, strict=True)
-    ]
+    return alternating([page for piece in pieces for page in piece])
 
 
 def furniture_html(html: str, pages: Sequence[PageFurniture]) -> str:
@@ -208,42 +201,112 @@ def _css_ident(name: str) -> str:
 
 
 @contextmanager
-def imposing_page_types(pages: Sequence[PageFurniture]) -> Iterator[None]:
-    """Within this block, the layout's page i has the page type recorded for pages[i].
+def imposing_page_types(
+    book: Sequence[PageFurniture], start: int = 0, stop: int | None = None
+) -> Iterator[None]:
+    """Within this block, the layout's pages have the page types of book[start:stop].
+
+    With `start` > 0 the layout's first page stands for book[start - 1] (see `_chunk_pages`),
+    and the page counters start from their values after the pages before it, so any run of
+    the book can be laid out in a document of its own; `counter(pages)` is the book's count.
 
     A blank page type is laid out as any other here: its element holds its (empty) replay,
-    so every page takes exactly one page element.
+    so every page takes exactly one page element. Pages whose types match the same @page
+    rules share their computed styles, as WeasyPrint shares those of like elements: each
+    page type's styles are otherwise computed anew, in a loop over every style computed so
+    far (quadratic in the number of pages). The document has no fixed boxes to repeat.
     """
+    import weasyprint.layout as wlayout
     import weasyprint.layout.page as wpage
+    from weasyprint.formatting_structure import build
 
     original_styles = wpage.set_page_type_computed_styles
     original_make = wpage.make_page
+    original_fixed = wlayout.layout_fixed_boxes
+    original_margins = wlayout.make_margin_boxes
+    stop = len(book) if stop is None else stop
+    base = start - 1 if start > 0 else 0
     types = [
         wpage.PageType(page.side, page.blank, page.name, index, page.groups)
-        for index, page in enumerate(pages)
+        for index, page in enumerate(book[:stop])
     ]
+    models: dict[tuple[bool, ...], list[tuple[Any, Any]]] = {}
+    seen_html: list[Any] = []
 
     def imposed(page_type: Any) -> Any:
-        return types[page_type.index] if page_type.index < len(types) else page_type
+        index = base + page_type.index
+        return types[index] if index < len(types) else page_type
+
+    def computed_styles(real: Any, html: Any, style_for: Any) -> None:
+        key = _matching_rules(style_for, real)
+        computed = style_for.get_computed_styles()
+        if (styles := models.get(key)) is None:
+            original_styles(real, html, style_for)
+            models[key] = [(k[1], v) for k, v in computed.items() if k[0] == real]
+            return
+        for pseudo_type, style in styles:
+            computed[real, pseudo_type] = style
 
     def set_page_type_computed_styles(page_type: Any, html: Any, style_for: Any) -> None:
-        original_styles(imposed(page_type), html, style_for)
+        seen_html[:] = [html]
+        computed_styles(imposed(page_type), html, style_for)
 
     def make_page(
         context: Any, root_box: Any, page_type: Any, resume_at: Any, number: int, state: Any
     ) -> Any:
+        if number == 1:
+            # The counters as the pages before this run left them.
+            for real in types[:base]:
+                computed_styles(real, seen_html[0], context.style_for)
+                style = context.style_for(real)
+                wpage._standardize_page_based_counters(style, None)
+                build.update_counters(state, style)
         real = imposed(page_type)
         made = original_make(context, root_box, _NotSkipped(*real), resume_at, number, state)
         made[0].page_type = real
         return made
 
+    def make_margin_boxes(context: Any, page: Any, state: Any) -> Any:
+        state[1]["pages"] = [len(book)]
+        return original_margins(context, page, state)
+
     wpage.set_page_type_computed_styles = set_page_type_computed_styles
     wpage.make_page = make_page
+    wlayout.layout_fixed_boxes = lambda context, pages, page: iter(())
+    wlayout.make_margin_boxes = make_margin_boxes
     try:
         yield
     finally:
         wpage.set_page_type_computed_styles = original_styles
         wpage.make_page = original_make
+        wlayout.layout_fixed_boxes = original_fixed
+        wlayout.make_margin_boxes = original_margins
+
+
+def _chunk_pages(book: Sequence[PageFurniture], start: int, stop: int) -> list[PageFurniture]:
+    """Return the pages a furniture document for book[start:stop] replays.
+
+    After the first run, a run starts with a stand-in for the page before it, which sets
+    each string to the value the pages before left it at; that page is dropped once laid
+    out, so the run's first page finds the strings it carries in, and its counters.
+    """
+    if start == 0:
+        return list(book[:stop])
+    carried: dict[str, str] = {}
+    for page in book[:start]:
+        carried.update(page.strings)
+    before = replace(book[start - 1], strings=tuple(carried.items()), starting=())
+    return [before, *book[start:stop]]
+
+
+def _matching_rules(style_for: Any, page_type: Any) -> tuple[bool, ...]:
+    """Return which of the document's @page selectors the page type matches."""
+    return tuple(
+        style_for._page_type_match(selector[2], page_type)
+        for sheet, _, _ in style_for._sheets
+        for _, selectors, _ in sheet.page_rules
+        for selector in selectors
+    )
 
 
 def _page_type_class() -> Any:
@@ -293,6 +356,10 @@ def strip_to_margin_boxes(document: Any) -> None:
         page.anchors, page.links, page.bookmarks = {}, [], []
 
 
+# Runs shorter than this are laid out in the calling process: a worker's start costs more.
+MIN_RUN = 250
+
+
 def furniture_pdf(
     html_head: str,
     pages: Sequence[PageFurniture],
@@ -303,18 +370,74 @@ def furniture_pdf(
     epoch: int,
     identifier: str,
     fontconf: Path | None = None,
+    jobs: int = 1,
 ) -> bytes:
     """Return the PDF of the book's page furniture: one page per entry of `pages`.
 
-    `html_head` is the print HTML (or any part of it holding its root, head and body start
-    tags): its theme's @page rules make the margin boxes. The pages paint nothing else: no
-    page background, border or marks (the pieces paint those); the page size, bleed
-    included, is the theme's.
+    `html_head` is the print HTML, or its beginning up to and including the `<body>` start
+    tag: its root's attributes (lang, dir) and its head's theme make the margin boxes. The
+    pages paint nothing else: no page background, border or marks (the pieces paint those);
+    the page size, bleed included, is the theme's. With `jobs` > 1 a long book's furniture
+    is laid out in runs of pages, each in a worker process, and the runs' PDFs joined.
     """
+    book = alternating(pages)
+    runs = _runs(len(book), jobs)
+    args = (assets, source, variant, epoch, identifier, fontconf)
+    if len(runs) == 1:
+        return _run_pdf(html_head, book, 0, len(book), *args)
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    # Forked, as the piece workers are: the book's fonts and theme are already loaded.
+    with ProcessPoolExecutor(len(runs), mp_context=multiprocessing.get_context("fork")) as pool:
+        futures = [pool.submit(_run_pdf, html_head, book, a, b, *args) for a, b in runs]
+        made = [future.result() for future in futures]
+    return join_pdfs(made)
+
+
+def alternating(pages: Sequence[PageFurniture]) -> list[PageFurniture]:
+    """Return the pages with their sides alternating from the first, as in one layout."""
+    if not pages:
+        return []
+    first_right = pages[0].side == "right"
+    sides = ["right" if (n % 2 == 0) == first_right else "left" for n in range(len(pages))]
+    return [
+        page if page.side == side else replace(page, side=side)
+        for page, side in zip(pages, sides, strict=True)
+    ]
+
+
+def _runs(count: int, jobs: int) -> list[tuple[int, int]]:
+    """Return the runs of pages laid out each on its own: `jobs` runs of MIN_RUN or more."""
+    parts = max(1, min(jobs, count // MIN_RUN))
+    bounds = [count * n // parts for n in range(parts + 1)]
+    return list(itertools.pairwise(bounds))
+
+
+def _run_pdf(
+    html_head: str,
+    book: Sequence[PageFurniture],
+    start: int,
+    stop: int,
+    assets: Mapping[str, Asset],
+    source: Path,
+    variant: str,
+    epoch: int,
+    identifier: str,
+    fontconf: Path | None,
+) -> bytes:
+    """Return the furniture PDF of book[start:stop]."""
     from bookbuild import pdf, tagging
 
     layout = laid_out_furniture(
-        html_head, pages, assets=assets, source=source, variant=variant, fontconf=fontconf
+        html_head,
+        book,
+        assets=assets,
+        source=source,
+        variant=variant,
+        fontconf=fontconf,
+        start=start,
+        stop=stop,
     )
     buffer = io.BytesIO()
     with tagging.document_tags(layout, variant):
@@ -322,6 +445,30 @@ def furniture_pdf(
             layout, buffer, source=source, variant=variant, epoch=epoch, identifier=identifier
         )
     return buffer.getvalue()
+
+
+def join_pdfs(parts: Sequence[bytes]) -> bytes:
+    """Return one PDF of the parts' pages in order, with the first part's catalog and ID.
+
+    The furniture's pages hold artifacts only, so the later parts' pages point at no
+    structure: their /StructParents go.
+    """
+    import pikepdf
+
+    with pikepdf.open(io.BytesIO(parts[0])) as joined:
+        for data in parts[1:]:
+            with pikepdf.open(io.BytesIO(data)) as part:
+                for page in part.pages:
+                    joined.pages.append(page)
+                    del_key(joined.pages[-1].obj, "/StructParents")
+        buffer = io.BytesIO()
+        joined.save(buffer, deterministic_id=True)
+    return buffer.getvalue()
+
+
+def del_key(obj: Any, key: str) -> None:
+    if key in obj:
+        del obj[key]
 
 
 def laid_out_furniture(
@@ -332,16 +479,24 @@ def laid_out_furniture(
     source: Path,
     variant: str,
     fontconf: Path | None = None,
+    start: int = 0,
+    stop: int | None = None,
 ) -> Any:
-    """Return the furniture document laid out, its pages stripped to their margin boxes."""
+    """Return the furniture document of pages[start:stop] laid out, its pages stripped to
+    their margin boxes."""
     from bookbuild import pdf
 
-    document_html = furniture_html(html_head, pages)
-    with imposing_page_types(pages):
-        document, _ = pdf.layout_pdf(document_html, assets, source, variant, fontconf=fontconf)
-    if len(document.pages) != len(pages):
-        raise AssertionError(
-            f"the furniture document has {len(document.pages)} pages, not {len(pages)}"
+    stop = len(pages) if stop is None else stop
+    replayed = _chunk_pages(pages, start, stop)
+    with imposing_page_types(pages, start, stop):
+        document, _ = pdf.layout_pdf(
+            furniture_html(html_head, replayed), assets, source, variant, fontconf=fontconf
         )
+    if len(document.pages) != len(replayed):
+        raise RuntimeError(
+            f"the furniture document has {len(document.pages)} pages, not {len(replayed)}"
+        )
+    if start > 0:
+        document.pages = document.pages[1:]  # the stand-in for the page before the run
     strip_to_margin_boxes(document)
     return document
