@@ -388,10 +388,18 @@ def piece_pages(html: str, assets: dict[str, Asset], root: Path) -> list[PageFur
     return recorder.pages(document)
 
 
-def test_pieces_record_what_the_single_layout_records() -> None:
+# A page group <body> opens goes on through every piece.
+BODY_GROUP = """
+body { page: main; }
+@page :nth(7 of main) { @bottom-left { content: "seventh of main"; font: 7pt sans-serif; } }
+"""
+
+
+@pytest.mark.parametrize("extra", ["", BODY_GROUP])
+def test_pieces_record_what_the_single_layout_records(extra: str) -> None:
     # No `break-before: right` here: a piece cannot know that its first page is a left one
     # (nor add the blank page before it); the jobs helper places pieces for that.
-    theme = THEME.replace("break-before: right", "break-before: page")
+    theme = THEME.replace("break-before: right", "break-before: page") + extra
     parts = theme_parts()
     root = Path(".")
     single = lay_out(theme_html(parts, theme), {}, root, fontconf())
@@ -403,7 +411,12 @@ def test_pieces_record_what_the_single_layout_records() -> None:
     assert combined == single.pages
     starts = [sum(map(len, pieces[:n])) for n in range(len(pieces))]
     assert "left" in {combined[n].side for n in starts}
-    assert margin_texts(furniture_of(single, combined)) == margin_texts(single.document)
+    texts = margin_texts(single.document)
+    assert margin_texts(furniture_of(single, combined)) == texts
+    if extra:
+        assert any(page.outer == ("main",) for page in single.pages)
+        assert sum(text == "seventh of main" for page in texts for _, text in page) == 1
+        assert pieces[1][0].groups[0] == ("main", 0) != combined[len(pieces[0])].groups[0]
 
 
 def test_briefing_pieces_record_what_the_single_layout_records(books: dict[str, Book]) -> None:

@@ -47,6 +47,7 @@ class PageFurniture:
     groups: tuple[tuple[str, int], ...]  # (page group name, index of the page in it)
     strings: tuple[tuple[str, str], ...]  # (name, text) assigned on the page, in order by name
     starting: tuple[str, ...] = ()  # names set by the page's first box (for string(x, start))
+    outer: tuple[str, ...] = ()  # its groups opened by <body>, which go on into the next piece
 
 
 class Recorder:
@@ -80,6 +81,21 @@ def read_page(context: Any, page_box: Any, number: int) -> PageFurniture:
         groups=tuple((str(name), int(index)) for name, index in page_type.groups),
         strings=strings,
         starting=tuple(name for name in _starting_names(page_box) if name in set_here),
+        outer=_outer_groups(context, number),
+    )
+
+
+def _outer_groups(context: Any, number: int) -> tuple[str, ...]:
+    """Return the names of page `number`'s groups that the <body> element opened.
+
+    The page maker keeps, after each page, its groups as [name, index, where the group's
+    element is]: the body's place is one step from the root ({0: None}).
+    """
+    groups = context.page_maker[number][3][3] if number < len(context.page_maker) else []
+    return tuple(
+        str(name)
+        for name, _, where in groups
+        if isinstance(where, dict) and len(where) == 1 and next(iter(where.values())) is None
     )
 
 
@@ -122,9 +138,21 @@ def book_pages(pieces: Sequence[Sequence[PageFurniture]]) -> list[PageFurniture]
     """Return the pages of the book's pieces, recorded each on its own, in book order.
 
     A page's place in the list is its index in the book, so `:first` and `:nth()` follow;
-    the sides alternate from the book's first page, as in one layout.
+    the sides alternate from the book's first page, as in one layout. A page group that
+    <body> opens (`body { page: x }`) opens on the book's first page or never: the first
+    piece's go on through the others, whose own (opened where a piece starts) go.
     """
-    return alternating([page for piece in pieces for page in piece])
+    pages = list(pieces[0]) if pieces else []
+    last = pages[-1] if pages else None
+    outer = [(name, index) for name, index in last.groups if name in last.outer] if last else []
+    for piece in pieces[1:]:
+        for k, page in enumerate(piece):
+            groups = tuple((name, index + 1 + k) for name, index in outer)
+            own = tuple(group for group in page.groups if group[0] not in page.outer)
+            names = tuple(name for name, _ in outer)
+            pages.append(replace(page, groups=groups + own, outer=names))
+        outer = [(name, index + len(piece)) for name, index in outer]
+    return alternating(pages)
 
 
 def furniture_html(html: str, pages: Sequence[PageFurniture]) -> str:
