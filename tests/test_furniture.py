@@ -25,10 +25,11 @@ from bookbuild.fontconf import write_fontconfig
 from bookbuild.fontset import find_fonts
 from bookbuild.furniture import PageFurniture
 from bookbuild.pipeline import build
-from tests.conftest import FIXTURE, MANUSCRIPT
+from tests.conftest import DATA, FIXTURE, MANUSCRIPT
 from tests.pdftags import outloud_report
 
 VARIANT = "pdf/ua-1"
+ARABIC = DATA / "locales" / "ar"
 
 
 def test_furniture_reads_weasyprint_70_internals() -> None:
@@ -64,7 +65,7 @@ def lay_out(html: str, assets: dict[str, Asset], root: Path, fontconf: Path) -> 
     )
 
 
-def html_book(manuscript: Path, out: Path) -> Book:
+def html_book(manuscript: Path, out: Path, language: str = "en") -> Book:
     """Build the manuscript's print HTML (`--format html`) and lay it out."""
     build(manuscript, out, ("html",))
     folder = out / "html"
@@ -74,11 +75,11 @@ def html_book(manuscript: Path, out: Path) -> Book:
         for path in folder.rglob("*")
         if path.is_file() and path != page
     }
-    return lay_out(page.read_text(encoding="utf-8"), assets, manuscript, fontconf())
+    return lay_out(page.read_text(encoding="utf-8"), assets, manuscript, fontconf(language))
 
 
-def fontconf() -> Path:
-    return write_fontconfig(find_fonts(), "en")
+def fontconf(language: str = "en") -> Path:
+    return write_fontconfig(find_fonts(), language)
 
 
 @pytest.fixture(scope="module")
@@ -86,6 +87,8 @@ def books(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Book]:
     return {
         "fixture": html_book(FIXTURE, tmp_path_factory.mktemp("fixture-html")),
         "briefing": html_book(MANUSCRIPT, tmp_path_factory.mktemp("briefing-html")),
+        # Right to left: print.html mirrors the running heads for it.
+        "arabic": html_book(ARABIC, tmp_path_factory.mktemp("arabic-html"), "ar"),
     }
 
 
@@ -127,7 +130,7 @@ def furniture_bytes(book: Book, pages: Sequence[PageFurniture] | None = None) ->
     )
 
 
-@pytest.mark.parametrize("name", ["fixture", "briefing"])
+@pytest.mark.parametrize("name", ["fixture", "briefing", "arabic"])
 def test_every_page_has_the_margin_boxes_of_the_single_layout(
     books: dict[str, Book], name: str
 ) -> None:
@@ -141,12 +144,13 @@ def test_every_page_has_the_margin_boxes_of_the_single_layout(
     # title page (the book's first page) has none.
     total = len(single)
     assert single[0] == [] or all(text == "" for _, text in single[0])
-    assert ("@bottom-center", f"Page {total} of {total}") in single[-1]
+    (foot,) = [text for place, text in single[-1] if place == "@bottom-center"]
+    assert foot.split()[-1] == str(total) and f"{total} " in foot  # "Page 7 of 7", localised
     heads = {text for page in single for place, text in page if place.startswith("@top")}
-    assert len(heads - {""}) >= {"fixture": 1, "briefing": 4}[name]
+    assert len(heads - {""}) >= {"fixture": 1, "briefing": 4, "arabic": 1}[name]
 
 
-@pytest.mark.parametrize("name", ["fixture", "briefing"])
+@pytest.mark.parametrize("name", ["fixture", "briefing", "arabic"])
 def test_the_furniture_pdf_reads_as_the_margins_of_the_single_layout(
     books: dict[str, Book], name: str
 ) -> None:
@@ -155,12 +159,18 @@ def test_the_furniture_pdf_reads_as_the_margins_of_the_single_layout(
     with pdfplumber.open(io.BytesIO(furniture_bytes(book))) as doc:
         assert len(doc.pages) == len(single)
         for number, (page, boxes) in enumerate(zip(doc.pages, single, strict=True), start=1):
-            read = sorted(word["text"] for word in page.extract_words())
-            assert read == sorted(w for _, text in boxes for w in text.split()), f"page {number}"
+            read = sorted(unordered(word["text"]) for word in page.extract_words())
+            want = sorted(unordered(w) for _, text in boxes for w in text.split())
+            assert read == want, f"page {number}"
             laid = book.document.pages[number - 1]
             assert (float(page.width), float(page.height)) == pytest.approx(
                 (laid.width * 0.75, laid.height * 0.75)
             )
+
+
+def unordered(word: str) -> str:
+    """Return the word as pdfplumber may read it: an Arabic word comes in visual order."""
+    return min(word, word[::-1])
 
 
 def test_the_furniture_pdf_is_all_artifacts(books: dict[str, Book], tmp_path: Path) -> None:
