@@ -251,6 +251,10 @@ def theme_html(parts: Sequence[str], theme: str = THEME) -> str:
     )
 
 
+# A heading whose text is hard to carry in HTML attributes and CSS strings.
+SPECIAL = " &amp; &quot;quoted&quot; \\ &lt;tag&gt; it&#39;s"
+
+
 def theme_parts() -> list[str]:
     """Return the body's top-level children: parts, a section starting a page, appendices."""
     words = [
@@ -276,7 +280,8 @@ def theme_parts() -> list[str]:
     parts = []
     for n in range(1, 4):
         sections = "".join(
-            f"<h2>Section {n}.{s}</h2>{paragraphs(n * s, 3 + s)}" for s in range(1, 4)
+            f"<h2>Section {n}.{s}{SPECIAL if s == 2 else ''}</h2>{paragraphs(n * s, 3 + s)}"
+            for s in range(1, 4)
         )
         parts.append(f"<section><h1>Part {n}</h1>{sections}</section>")
     parts.append(f'<section class="starts-page"><h2>Starts a page</h2>{paragraphs(7, 4)}</section>')
@@ -302,6 +307,7 @@ def test_a_theme_with_left_right_blank_and_roman_pages(themed: Book) -> None:
     texts = [text for page in single for _, text in page]
     assert "(blank)" in texts and "second sheet" in texts and "Appendices begin" in texts
     assert any(text.startswith("iv / ") for text in texts)
+    assert any("& \"quoted\" \\ <tag> it's" in text for text in texts)
 
 
 def test_the_theme_furniture_pdf_is_the_single_pdf_margins(themed: Book, tmp_path: Path) -> None:

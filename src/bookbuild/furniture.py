@@ -10,14 +10,18 @@ replays that page's assignments, so `string()` and `counter(page)` resolve as in
 layout. Its pages paint only their margin boxes, which our tagger paints as artifacts.
 
 This module reads WeasyPrint's private layout: `weasyprint.document.layout_document` (to see
-the layout context), `LayoutContext.string_set`, `PageBox.page_type`,
-`weasyprint.layout.page.PageType`, `make_page` and `set_page_type_computed_styles`, and the
-page boxes' `children`, `background` and border widths. tests/test_furniture.py names the
-version it was written against and fails when that changes.
+the layout context), the context's `string_set` and `page_maker` (page groups), the page
+boxes' `page_type`, `style`, `children`, `background` and border widths; it replaces, while
+the furniture is laid out, `weasyprint.layout.page.make_page` and
+`set_page_type_computed_styles` (using `PageType`, `_standardize_page_based_counters`,
+`build.update_counters`, `StyleFor._sheets` and `_page_type_match`) and
+`weasyprint.layout.make_margin_boxes` and `layout_fixed_boxes`. tests/test_furniture.py
+names the version it was written against and fails when that changes.
 """
 
 from __future__ import annotations
 
+import functools
 import html as htmlescape
 import io
 import itertools
@@ -174,8 +178,10 @@ def furniture_html(html: str, pages: Sequence[PageFurniture]) -> str:
         " float: none !important; position: static !important; }",
         f"{PAGE_TAG} {{ break-before: page !important; break-after: auto !important; }}",
         f"{PAGE_TAG}:first-child {{ break-before: auto !important; }}",
-        # The furniture document's own content is not the book's: it sets only replayed strings.
+        # The furniture document's own content is not the book's: it sets only replayed
+        # strings, and generates nothing that could take a page of its own.
         "html, body { string-set: none !important; }",
+        "html::before, html::after, body::before, body::after { content: none !important; }",
         *(
             f'{SET_TAG}[data-name="{_css_string(name)}"] '
             f"{{ string-set: {_css_ident(name)} attr(data-text) !important; }}"
@@ -290,7 +296,7 @@ def imposing_page_types(
                 wpage._standardize_page_based_counters(style, None)
                 build.update_counters(state, style)
         real = imposed(page_type)
-        made = original_make(context, root_box, _NotSkipped(*real), resume_at, number, state)
+        made = original_make(context, root_box, _not_skipped()(*real), resume_at, number, state)
         made[0].page_type = real
         return made
 
@@ -337,13 +343,13 @@ def _matching_rules(style_for: Any, page_type: Any) -> tuple[bool, ...]:
     )
 
 
-def _page_type_class() -> Any:
+@functools.cache
+def _not_skipped() -> Any:
+    """Return a PageType that equals (and hashes as) the recorded one, so it has its styles,
+    but that WeasyPrint fills: make_page leaves a blank page's content for the next page."""
     from weasyprint.layout.page import PageType
 
     class NotSkipped(PageType):  # type: ignore[misc]
-        """A page type that equals (and hashes as) the recorded one, but whose page WeasyPrint
-        fills: make_page leaves a blank page's content for the next page."""
-
         __slots__ = ()
 
         @property
@@ -351,20 +357,6 @@ def _page_type_class() -> Any:
             return False
 
     return NotSkipped
-
-
-class _Lazy:
-    """Build the PageType subclass when first used, so importing this module is cheap."""
-
-    cls: Any = None
-
-    def __call__(self, *fields: Any) -> Any:
-        if _Lazy.cls is None:
-            _Lazy.cls = _page_type_class()
-        return _Lazy.cls(*fields)
-
-
-_NotSkipped = _Lazy()
 
 
 def strip_to_margin_boxes(document: Any) -> None:
@@ -488,15 +480,11 @@ def join_pdfs(parts: Sequence[bytes]) -> bytes:
             with pikepdf.open(io.BytesIO(data)) as part:
                 for page in part.pages:
                     joined.pages.append(page)
-                    del_key(joined.pages[-1].obj, "/StructParents")
+                    if "/StructParents" in joined.pages[-1].obj:
+                        del joined.pages[-1].obj["/StructParents"]
         buffer = io.BytesIO()
         joined.save(buffer, deterministic_id=True)
     return buffer.getvalue()
-
-
-def del_key(obj: Any, key: str) -> None:
-    if key in obj:
-        del obj[key]
 
 
 def laid_out_furniture(
