@@ -307,7 +307,7 @@ def test_a_theme_with_left_right_blank_and_roman_pages(themed: Book) -> None:
     texts = [text for page in single for _, text in page]
     assert "(blank)" in texts and "second sheet" in texts and "Appendices begin" in texts
     assert any(text.startswith("iv / ") for text in texts)
-    assert any("& \"quoted\" \\ <tag> it's" in text for text in texts)
+    assert any('& "quoted" \\ <tag> it\'s' in text for text in texts)
 
 
 def test_the_theme_furniture_pdf_is_the_single_pdf_margins(themed: Book, tmp_path: Path) -> None:
