@@ -8,7 +8,7 @@ import hashlib
 import os
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -146,7 +146,7 @@ def draft_manuscript(root: Path, memo: ChapterMemo | None = None) -> Draft:
         raise ManuscriptError([*found, *too_large])
     if memo is None:
         settings = _settings_bytes(root)
-        loaded = chaptercache.load_chapters(
+        loaded: Iterable[Chapter | None] = chaptercache.load_chapters(
             [
                 (
                     _cache_key(root, path, limits, settings),
