@@ -27,6 +27,7 @@ import io
 import multiprocessing
 import os
 import re
+import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -238,7 +239,8 @@ def _runs(
 ) -> list[tuple[int, int]]:
     """Return runs first..end-1 of about equal size, cut only at `cuts`."""
     total = sum(sizes[first:end])
-    runs, start, done = [], first, 0
+    runs: list[tuple[int, int]] = []
+    start, done = first, 0
     for cut in cuts:
         done = sum(sizes[first:cut])
         if done >= total * (len(runs) + 1) / count and len(runs) < count - 1:
@@ -262,14 +264,16 @@ def forced_breaks(
     document, _ = pdf.layout_pdf(
         split.prefix + stubs + "\n" + split.suffix, assets, source, variant, None, fontconf
     )
-    forced = [False] * len(split.children)
+    before = [False] * len(split.children)
+    after = [False] * len(split.children)
     for page in document.pages:
         for box in page._page_box.descendants():
             element = getattr(box, "element", None)
             mark = element.get(_MARK) if element is not None else None
             if mark is not None and "::" not in str(box.element_tag):
-                forced[int(mark)] |= box.style["break_before"] in _PAGE_BREAKS
-    return forced
+                before[int(mark)] |= box.style["break_before"] in _PAGE_BREAKS
+                after[int(mark)] |= box.style["break_after"] in _PAGE_BREAKS
+    return [before[0], *(b or a for b, a in zip(before[1:], after, strict=False))]
 
 
 _MARK = "data-bb-piece"
@@ -481,9 +485,8 @@ def _rounds(
             lengths = [results[i].pages if i in results else guess[i] for i in range(len(pieces))]
             offsets = _offsets(lengths)
             known = _book_anchors(pieces, results, offsets)
-            progress(
-                f"laying out {len(todo)} of {len(pieces)} pieces in {jobs} processes (round {done})"
-            )
+            names = ", ".join(pieces[i].name for i in sorted(todo))
+            progress(f"laying out pieces {names} (of {len(pieces)}) in {jobs} processes")
             jobs_now = [
                 _Job(
                     index=i,
@@ -529,21 +532,20 @@ def _book_anchors(
 
 
 def _stale(pieces: Sequence[Piece], results: Mapping[int, PieceResult]) -> list[int]:
-    """Return the pieces to lay out again: not laid out yet, or printing a wrong page."""
-    offsets = _offsets([results[i].pages if i in results else 0 for i in range(len(pieces))])
-    if len(results) < len(pieces):
-        # A length is still a guess: the pieces not laid out go next, with the rest after.
-        missing = [i for i in range(len(pieces)) if i not in results]
-        known = _book_anchors(pieces, results, offsets)
-        return missing + [
-            i for i in results if any(known.get(n, p) != p for n, p in results[i].printed.items())
-        ]
-    known = _book_anchors(pieces, results, offsets)
-    return [
+    """Return the pieces to lay out next: those not laid out yet, and those printing a page
+    that is wrong now. A piece that printed the page of an anchor in a piece not laid out yet
+    waits for it, unless nothing else is left to do."""
+    lengths = [results[i].pages if i in results else 0 for i in range(len(pieces))]
+    known = _book_anchors(pieces, results, _offsets(lengths))
+    missing = [i for i in range(len(pieces)) if i not in results]
+    wrong = [
         i
-        for i in range(len(pieces))
+        for i in sorted(results)
         if any(known.get(name, page) != page for name, page in results[i].printed.items())
     ]
+    unknown = frozenset().union(*(pieces[i].ids for i in missing))
+    ready = [i for i in wrong if not unknown & results[i].printed.keys()]
+    return missing + ready if missing else wrong
 
 
 def _assemble(work: _Work, results: Sequence[PieceResult], rounds: int) -> Laid:
@@ -623,7 +625,10 @@ def concatenate_stand_in(results: Sequence[PieceResult]) -> bytes:
         source = pikepdf.open(io.BytesIO(result.data))
         sources.append(source)
         start = len(out.pages)
-        out.pages.extend(source.pages)
+        with warnings.catch_warnings():
+            # Its warning is about named destinations: they are rebuilt below.
+            warnings.simplefilter("ignore", pikepdf.PageCopyWarning)  # type: ignore[attr-defined]
+            out.pages.extend(source.pages)
         where = {page.obj.objgen: n for n, page in enumerate(source.pages)}
         names = pikepdf.NameTree(source.Root.Names.Dests)
         for name in sorted(result.anchors):
@@ -645,6 +650,21 @@ def _unique(found: Iterator[Diagnostic] | Any) -> tuple[Diagnostic, ...]:
     return tuple(dict.fromkeys(found))
 
 
+def stand_ins() -> tuple[str, ...]:
+    """Return the modules the pieces need that are not there yet (stitch, furniture)."""
+    import importlib.util
+
+    return tuple(
+        name
+        for name in ("stitch", "furniture")
+        if importlib.util.find_spec(f"bookbuild.{name}") is None
+    )
+
+
 def default_jobs() -> int:
-    """Return the number of workers `build` uses unless told: the machine's cores."""
-    return os.cpu_count() or 1
+    """Return the number of workers `build --jobs` uses unless told: the machine's cores.
+
+    While the stitcher or the furniture is a stand-in, a stitched PDF lacks its structure
+    tree or its running heads, so only an explicit --jobs lays the book out in pieces.
+    """
+    return 1 if stand_ins() else os.cpu_count() or 1
