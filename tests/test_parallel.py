@@ -22,7 +22,6 @@ from bookbuild.pipeline import BuildResult, build
 from tests.conftest import FIXTURE, GIBBON, output
 from tests.pdftags import outloud_report, page_report
 
-STAND_INS = parallel.stand_ins()
 MM = 72 / 25.4
 
 
@@ -307,7 +306,6 @@ def test_every_printed_page_reference_is_its_targets_page(
     assert all(printed == dest for printed, dest in refs), refs
 
 
-@pytest.mark.xfail("furniture" in STAND_INS, reason="furniture.py has not landed", strict=True)
 def test_running_heads_and_page_numbers_match(
     fixture_build: BuildResult, pieces: dict[int, tuple[BuildResult, list[str]]]
 ) -> None:
@@ -315,7 +313,6 @@ def test_running_heads_and_page_numbers_match(
     assert _texts(output(pieces[2][0], ".pdf"), furniture=True) == whole
 
 
-@pytest.mark.xfail(bool(STAND_INS), reason="stitch.py / furniture.py have not landed", strict=True)
 def test_the_validators_accept_the_stitched_book(
     pieces: dict[int, tuple[BuildResult, list[str]]], tmp_path: Path
 ) -> None:

@@ -27,7 +27,6 @@ import io
 import multiprocessing
 import os
 import re
-import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -320,7 +319,7 @@ def _lay_out(job: _Job) -> PieceResult:
 
 
 def _lay_out_piece(job: _Job) -> PieceResult:
-    from bookbuild import indexlayout, notelayout, pdf, piecelayout, tagging
+    from bookbuild import furniture, indexlayout, notelayout, pdf, piecelayout, tagging
 
     work = _WORK
     assert work is not None, "a piece is laid out only in a worker forked by lay_out_pieces"
@@ -340,7 +339,7 @@ def _lay_out_piece(job: _Job) -> PieceResult:
     with (
         indexlayout.collapsing_index(job.outside, job.offset),
         piecelayout.piece_layout(setup) as seen,
-        _recording_furniture() as recorder,
+        furniture.recording_furniture() as recorder,
     ):
         placed = notelayout.layout_placing_notes(
             render,
@@ -353,7 +352,7 @@ def _lay_out_piece(job: _Job) -> PieceResult:
     document = placed.document
     own = piecelayout.real_anchors(document)
     page_map = pdf.page_map(document)
-    furniture = tuple(recorder.pages(document)) if recorder is not None else ()
+    pages = tuple(recorder.pages(document))
     printed = {
         name: job.outside[name] if name in job.outside else job.offset + page_map[name]
         for name in seen.names | (work.marks if "index" in piece.ids else frozenset())
@@ -383,19 +382,8 @@ def _lay_out_piece(job: _Job) -> PieceResult:
         misplaced=dict(placed.misplaced),
         layout_warnings=tuple(placed.warnings),
         write_warnings=tuple(written),
-        furniture=furniture,
+        furniture=pages,
     )
-
-
-def _recording_furniture() -> Any:
-    """Return furniture.recording_furniture(), or a block that records nothing without it."""
-    from contextlib import nullcontext
-
-    try:
-        from bookbuild import furniture  # type: ignore[attr-defined]
-    except ImportError:
-        return nullcontext(None)
-    return furniture.recording_furniture()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -566,8 +554,7 @@ def _assemble(work: _Work, results: Sequence[PieceResult], rounds: int) -> Laid:
     for r in results:
         moved |= r.moved
         misplaced |= r.misplaced
-    furniture = [page for r in results for page in r.furniture]
-    data = _stitch(work, results, furniture)
+    data = _stitch(work, results)
     return Laid(
         data=data,
         starts=starts,
@@ -582,67 +569,22 @@ def _assemble(work: _Work, results: Sequence[PieceResult], rounds: int) -> Laid:
     )
 
 
-def _stitch(work: _Work, results: Sequence[PieceResult], furniture: Sequence[Any]) -> bytes:
+def _stitch(work: _Work, results: Sequence[PieceResult]) -> bytes:
     """Return the book's PDF: the pieces' pages in order, with the furniture over them."""
-    try:
-        from bookbuild import stitch  # type: ignore[attr-defined]
-    except ImportError:
-        return concatenate_stand_in(results)
-    overlay = None
-    try:
-        from bookbuild import furniture as made  # type: ignore[attr-defined]
-    except ImportError:
-        pass
-    else:
-        prefix = work.split.prefix
-        head = prefix[prefix.index("<head") : prefix.index("</head>") + len("</head>")]
-        overlay = made.furniture_pdf(
-            head,
-            furniture,
-            assets=work.assets,
-            source=work.source,
-            variant=work.variant,
-            epoch=work.epoch,
-            identifier=work.identifier,
-            fontconf=work.fontconf,
-        )
+    from bookbuild import furniture, stitch
+
+    overlay = furniture.furniture_pdf(
+        work.split.prefix,
+        furniture.book_pages([r.furniture for r in results]),
+        assets=work.assets,
+        source=work.source,
+        variant=work.variant,
+        epoch=work.epoch,
+        identifier=work.identifier,
+        fontconf=work.fontconf,
+    )
     pieces = [stitch.PiecePdf(data=r.data, anchors=r.anchors) for r in results]
-    return bytes(stitch.stitch(pieces, overlay))
-
-
-def concatenate_stand_in(results: Sequence[PieceResult]) -> bytes:
-    """STAND-IN until stitch.py lands: the pieces' pages in order, and one name tree.
-
-    Links keep their named destinations, which point at the real anchors' pages; the
-    structure trees, outlines and fonts are not merged, and there is no page furniture.
-    """
-    import pikepdf
-
-    out = pikepdf.new()
-    sources = []
-    dests: dict[str, Any] = {}
-    for result in results:
-        source = pikepdf.open(io.BytesIO(result.data))
-        sources.append(source)
-        start = len(out.pages)
-        with warnings.catch_warnings():
-            # Its warning is about named destinations: they are rebuilt below.
-            warnings.simplefilter("ignore", pikepdf.PageCopyWarning)  # type: ignore[attr-defined]
-            out.pages.extend(source.pages)
-        where = {page.obj.objgen: n for n, page in enumerate(source.pages)}
-        names = pikepdf.NameTree(source.Root.Names.Dests)
-        for name in sorted(result.anchors):
-            if name in names and name not in dests:
-                target = names[name]
-                page = out.pages[start + where[target[0].objgen]].obj
-                dests[name] = pikepdf.Array([page, *list(target)[1:]])
-    tree = pikepdf.NameTree.new(out)
-    for name, target in dests.items():
-        tree[name] = target
-    out.Root.Names = pikepdf.Dictionary(Dests=tree.obj)
-    buffer = io.BytesIO()
-    out.save(buffer, deterministic_id=True)
-    return buffer.getvalue()
+    return stitch.stitch(pieces, overlay)
 
 
 def _unique(found: Iterator[Diagnostic] | Any) -> tuple[Diagnostic, ...]:
@@ -650,21 +592,6 @@ def _unique(found: Iterator[Diagnostic] | Any) -> tuple[Diagnostic, ...]:
     return tuple(dict.fromkeys(found))
 
 
-def stand_ins() -> tuple[str, ...]:
-    """Return the modules the pieces need that are not there yet (stitch, furniture)."""
-    import importlib.util
-
-    return tuple(
-        name
-        for name in ("stitch", "furniture")
-        if importlib.util.find_spec(f"bookbuild.{name}") is None
-    )
-
-
 def default_jobs() -> int:
-    """Return the number of workers `build --jobs` uses unless told: the machine's cores.
-
-    While the stitcher or the furniture is a stand-in, a stitched PDF lacks its structure
-    tree or its running heads, so only an explicit --jobs lays the book out in pieces.
-    """
-    return 1 if stand_ins() else os.cpu_count() or 1
+    """Return the number of workers `build --jobs` uses unless told: the machine's cores."""
+    return os.cpu_count() or 1
