@@ -8,10 +8,12 @@ from this process, so it inherits the loaded book; the worker writes it as a com
 PDF, returns the PDF with what the book needs from it (its anchors, pages, page starts, notes
 moved, furniture) and exits.
 
-The pieces are laid out in rounds. First the body (and the short front matter, so its length
-is known), with the pages of anchors in other pieces guessed; then, knowing every piece's
-length, the front and back matter with the real pages, and again each piece whose printed
-page numbers (`target-counter`, the index's locators) would change. That repeats while a
+The pieces are laid out in rounds. First every piece but the one holding the index, with the
+pages of anchors in other pieces guessed (the front matter's length is known after it, and the
+back matter may print no page number at all); then, knowing every piece's length, the index
+and each piece whose printed page numbers (`target-counter`, the index's locators) would
+change, with the real pages; a piece that printed the page of an anchor in a piece not laid
+out yet waits for it. That repeats while a
 length changes, a bounded number of times, as WeasyPrint's own loop does. Then the running
 heads and page numbers are made once for the whole book (furniture.py) and everything is
 stitched into one PDF (stitch.py).
@@ -34,6 +36,7 @@ from typing import Any
 
 from bookbuild.assets import Asset, read_asset
 from bookbuild.errors import BookbuildError, Diagnostic, OutputError
+from bookbuild.index import INDEX_ID
 from bookbuild.model import SourceLocation
 from bookbuild.pagelist import PageStart
 
@@ -355,7 +358,7 @@ def _lay_out_piece(job: _Job) -> PieceResult:
     pages = tuple(recorder.pages(document))
     printed = {
         name: job.outside[name] if name in job.outside else job.offset + page_map[name]
-        for name in seen.names | (work.marks if "index" in piece.ids else frozenset())
+        for name in seen.names | (work.marks if INDEX_ID in piece.ids else frozenset())
         if name in job.outside or name in page_map
     }
     starts = tuple(pdf.page_starts(document))
@@ -462,35 +465,79 @@ def _rounds(
     """Lay the pieces out until every printed page number is right; return them in order."""
     results: dict[int, PieceResult] = {}
     guess = [max(1, len(p.html) // BYTES_PER_PAGE) for p in pieces]
-    # First the body, and the front matter (short) so that its length is known next.
-    todo = [i for i, p in enumerate(pieces) if p.name != "Z"]
-    context = multiprocessing.get_context("fork")
+    # The index prints a page for every passage: it waits for the body's real pages.
+    todo = [i for i, p in enumerate(pieces) if INDEX_ID not in p.ids]
     done = 0
-    # A fresh process for each piece: one piece's layout is all a worker ever holds.
-    with context.Pool(jobs, maxtasksperchild=1) as pool:
-        while todo and done < MAX_ROUNDS:
-            done += 1
-            lengths = [results[i].pages if i in results else guess[i] for i in range(len(pieces))]
-            offsets = _offsets(lengths)
-            known = _book_anchors(pieces, results, offsets)
-            names = ", ".join(pieces[i].name for i in sorted(todo))
-            progress(f"laying out pieces {names} (of {len(pieces)}) in {jobs} processes")
-            jobs_now = [
-                _Job(
-                    index=i,
-                    offset=offsets[i],
-                    outside={n: p for n, p in known.items() if n not in pieces[i].ids},
-                )
-                for i in sorted(todo, key=lambda i: -len(pieces[i].html))
-            ]
-            for job, result in zip(
-                jobs_now, pool.map(_lay_out, jobs_now, chunksize=1), strict=True
-            ):
-                if result.errors:
-                    raise OutputError(result.errors)
-                results[job.index] = result
-            todo = _stale(pieces, results)
+    while todo and done < MAX_ROUNDS:
+        done += 1
+        lengths = [results[i].pages if i in results else guess[i] for i in range(len(pieces))]
+        offsets = _offsets(lengths)
+        known = _book_anchors(pieces, results, offsets)
+        names = ", ".join(pieces[i].name for i in sorted(todo))
+        progress(f"laying out pieces {names} (of {len(pieces)}) in {jobs} processes")
+        batch = [
+            _Job(
+                index=i,
+                offset=offsets[i],
+                outside={n: p for n, p in known.items() if n not in pieces[i].ids},
+            )
+            for i in sorted(todo, key=lambda i: -len(pieces[i].html))
+        ]
+        results |= _run(batch, jobs)
+        todo = _stale(pieces, results)
     return [results[i] for i in range(len(pieces))], done
+
+
+def _run(batch: Sequence[_Job], jobs: int) -> dict[int, PieceResult]:
+    """Lay out each job's piece in a process of its own, `jobs` at a time; largest first.
+
+    Each worker is forked from this thread, which runs nothing else meanwhile: a fork from a
+    pool's helper thread can copy a lock another thread holds (an import's, a log's), and the
+    worker then waits on it forever. A fresh process per piece keeps memory flat.
+    """
+    from multiprocessing.connection import wait
+
+    context = multiprocessing.get_context("fork")
+    pending = list(batch)
+    running: dict[Any, tuple[Any, _Job]] = {}
+    results: dict[int, PieceResult] = {}
+    try:
+        while pending or running:
+            while pending and len(running) < jobs:
+                job = pending.pop(0)
+                receiver, sender = context.Pipe(duplex=False)
+                process = context.Process(target=_worker, args=(job, sender), daemon=True)
+                process.start()
+                sender.close()
+                running[receiver] = (process, job)
+            for receiver in wait(list(running)):
+                process, job = running.pop(receiver)
+                try:
+                    outcome = receiver.recv()
+                except EOFError:
+                    outcome = f"the worker exited with code {process.exitcode}"
+                receiver.close()
+                process.join()
+                if isinstance(outcome, str):
+                    raise RuntimeError(f"laying out piece {job.index + 1}: {outcome}")
+                if outcome.errors:
+                    raise OutputError(outcome.errors)
+                results[job.index] = outcome
+    finally:
+        for process, _ in running.values():
+            process.kill()
+            process.join()
+    return results
+
+
+def _worker(job: _Job, sender: Any) -> None:
+    """Lay out one piece and send back its result, or what went wrong (in a worker)."""
+    try:
+        outcome: PieceResult | str = _lay_out(job)
+    except Exception as exc:  # a bug: the parent reports it, as the command line does
+        outcome = f"{type(exc).__name__}: {exc}"
+    sender.send(outcome)
+    sender.close()
 
 
 def _offsets(lengths: Sequence[int]) -> list[int]:
