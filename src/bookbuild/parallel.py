@@ -510,13 +510,14 @@ def _run(batch: Sequence[_Job], jobs: int) -> dict[int, PieceResult]:
                 process.start()
                 sender.close()
                 running[receiver] = (process, job)
-            for receiver in wait(list(running)):
-                process, job = running.pop(receiver)
+            for ready in wait(list(running)):
+                process, job = running.pop(ready)
+                connection: Any = ready
                 try:
-                    outcome = receiver.recv()
+                    outcome: PieceResult | str = connection.recv()
                 except EOFError:
                     outcome = f"the worker exited with code {process.exitcode}"
-                receiver.close()
+                connection.close()
                 process.join()
                 if isinstance(outcome, str):
                     raise RuntimeError(f"laying out piece {job.index + 1}: {outcome}")
