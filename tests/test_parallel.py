@@ -212,7 +212,9 @@ def _texts(pdf: Path, *, furniture: bool) -> list[str]:
         for page in doc.pages:
             if not furniture:  # the text area only: the print theme's margins are 24/26 mm
                 page = page.crop((0, 20 * MM, page.width, page.height - 22 * MM))
-            pages.append(page.extract_text() or "")
+            # A hyphen glyph maps back to U+2010 or to "-" as a font subset first met it: each
+            # piece has its own subsets (until fontmerge.py unites them), the same glyphs.
+            pages.append((page.extract_text() or "").replace("\u2010", "-"))
         return pages
 
 
@@ -233,6 +235,7 @@ def _links(pdf_path: Path) -> list[tuple[int, int, str]]:
                     dest = names[str(dest)]
                 x0, y0, x1, y1 = (float(v) for v in annot.Rect)
                 box = (min(x0, x1), height - max(y0, y1), max(x0, x1), height - min(y0, y1))
+                box = (box[0], box[1], max(box[2], box[0] + 0.5), max(box[3], box[1] + 0.5))
                 text = doc.pages[n].crop(box).extract_text() or ""
                 found.append((n + 1, where[dest[0].objgen] + 1, text))
     return found
