@@ -219,7 +219,11 @@ def _texts(pdf: Path, *, furniture: bool) -> list[str]:
 
 
 def _links(pdf_path: Path) -> list[tuple[int, int, str]]:
-    """Return (page, destination page, text under the link) for every link, in order."""
+    """Return (page, destination page, text under the link) for every link, in order.
+
+    A note's call and its number at the chapter's end link to each other and print the
+    note's number, not a page: their text is left empty.
+    """
     pdf = pikepdf.open(pdf_path)
     names = pikepdf.NameTree(pdf.Root.Names.Dests)
     where = {page.obj.objgen: n for n, page in enumerate(pdf.pages)}
@@ -230,13 +234,14 @@ def _links(pdf_path: Path) -> list[tuple[int, int, str]]:
             for annot in page.obj.get("/Annots", []):
                 if annot.get("/Subtype") != "/Link" or "/Dest" not in annot:
                     continue
-                dest = annot.Dest
+                dest, note = annot.Dest, False
                 if isinstance(dest, pikepdf.String):
+                    note = str(dest).startswith(("fn-", "fnref-"))
                     dest = names[str(dest)]
                 x0, y0, x1, y1 = (float(v) for v in annot.Rect)
                 box = (min(x0, x1), height - max(y0, y1), max(x0, x1), height - min(y0, y1))
                 box = (box[0], box[1], max(box[2], box[0] + 0.5), max(box[3], box[1] + 0.5))
-                text = doc.pages[n].crop(box).extract_text() or ""
+                text = "" if note else doc.pages[n].crop(box).extract_text() or ""
                 found.append((n + 1, where[dest[0].objgen] + 1, text))
     return found
 
