@@ -349,11 +349,19 @@ def test_the_archive_edition_in_pieces_passes_pdf_a_3a(tmp_path: Path) -> None:
 # When the book is laid out whole.
 
 
-def test_a_sided_theme_is_laid_out_whole_with_no_error(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "rule",
+    [
+        "@page :left { margin-left: 30mm; }",
+        # A piece laid out alone would start and end with the body's padding.
+        "body { padding-top: 5mm; }",
+    ],
+)
+def test_a_theme_tied_to_the_whole_book_falls_back_with_no_error(tmp_path: Path, rule: str) -> None:
     styles = tmp_path / "styles"
     shutil.copytree(default_styles_dir(), styles)
     with (styles / "print.css").open("a", encoding="utf-8") as css:
-        css.write("\n@page :left { margin-left: 30mm; }\n")
+        css.write(f"\n{rule}\n")
     result, steps = _progress_build(tmp_path / "out", 2, styles=styles)
     assert not [s for s in steps if s.startswith("laying out pieces")]
     assert result.pages and not [d for d in result.diagnostics if d.severity.value == "error"]

@@ -254,18 +254,21 @@ def _runs(
 
 def forced_breaks(
     split: Split, assets: Mapping[str, Asset], source: Path, variant: str, fontconf: Path
-) -> list[bool]:
-    """Return, for each top-level child, whether the theme starts a page before it.
+) -> list[bool] | None:
+    """Return, for each top-level child, whether the theme starts a page before it; None
+    when the theme gives the root or the body a top or bottom edge (see plain_edges).
 
     WeasyPrint computes the theme's styles on the same <head> with each child left empty:
     quick, and what the whole book's layout gives the children's own boxes.
     """
-    from bookbuild import pdf
+    from bookbuild import pdf, piecelayout
 
     stubs = "\n".join(child.shell for child in split.children)
     document, _ = pdf.layout_pdf(
         split.prefix + stubs + "\n" + split.suffix, assets, source, variant, None, fontconf
     )
+    if not piecelayout.plain_edges(document):
+        return None
     before = [False] * len(split.children)
     after = [False] * len(split.children)
     for page in document.pages:
@@ -432,6 +435,8 @@ def lay_out_pieces(
     if split is None:
         return None
     forced = forced_breaks(split, assets, source, variant, fontconf)
+    if forced is None:
+        return None
     pieces = plan_pieces(split, html, forced, jobs * PIECES_PER_JOB)
     if pieces is None:
         return None

@@ -184,16 +184,3 @@ def plain_edges(document: Any) -> bool:
         if any(style[name] for name in borders):
             return False
     return True
-
-
-def starts_at_forced_break(document: Any) -> bool:
-    """Return whether the piece's first block asks for a page break before it."""
-    if not document.pages:
-        return True
-    box = document.pages[0]._page_box.children[0]
-    for _ in range(2):  # html, then body
-        children = getattr(box, "children", ())
-        if not children:
-            return False
-        box = children[0]
-    return box.style["break_before"] in ("page", "left", "right", "recto", "verso")
