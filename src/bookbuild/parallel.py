@@ -13,14 +13,14 @@ pages of anchors in other pieces guessed (the front matter's length is known aft
 back matter may print no page number at all); then, knowing every piece's length, the index
 and each piece whose printed page numbers (`target-counter`, the index's locators) would
 change, with the real pages; a piece that printed the page of an anchor in a piece not laid
-out yet waits for it. That repeats while a
-length changes, a bounded number of times, as WeasyPrint's own loop does. Then the running
-heads and page numbers are made once for the whole book (furniture.py) and everything is
-stitched into one PDF (stitch.py).
+out yet waits for it. That repeats while a page changes, a bounded number of times, as
+WeasyPrint's own loop does. Then the running heads and page numbers are made once for the
+whole book (furniture.py) and everything is stitched into one PDF (stitch.py).
 
 A theme whose pages depend on where they fall in the whole book (`@page :left`, `:right`,
 `:blank`, `:nth(N)`; breaks to a left or right page), or on what only the whole book holds
-(author counters, running elements, `target-text()`), is laid out whole, as with --jobs 1.
+(author counters, running elements, `target-text()`, an edge on the root or body), and a book
+of fewer than two chapters, are laid out whole, as with --jobs 1.
 """
 
 from __future__ import annotations
