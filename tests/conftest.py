@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ DATA = Path(__file__).parent / "data"
 FIXTURE = DATA / "fixture"
 ROOT = Path(__file__).parents[1]
 MANUSCRIPT = ROOT / "manuscript"
+GIBBON = DATA / "books" / "gibbon-1"
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -32,6 +34,14 @@ def fixture_build(tmp_path_factory: pytest.TempPathFactory) -> BuildResult:
 def briefing_build(tmp_path_factory: pytest.TempPathFactory) -> BuildResult:
     """Build the briefing's PDF and EPUB once for all tests."""
     return build(MANUSCRIPT, tmp_path_factory.mktemp("briefing-build"), ("pdf", "epub"))
+
+
+@pytest.fixture(scope="session")
+def gibbon_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[BuildResult, float]:
+    """Build Gibbon's first volume (PDF and EPUB) once for the slow tests; with its seconds."""
+    started = time.monotonic()
+    result = build(GIBBON, tmp_path_factory.mktemp("gibbon"), ("pdf", "epub"))
+    return result, time.monotonic() - started
 
 
 def output(result: BuildResult, suffix: str) -> Path:

@@ -215,9 +215,11 @@ def gallery(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict[
     laid_out: dict[str, object] = {}
     real_pdf = pipeline.build_pdf_bytes
 
-    def spy(book: object, html: str, assets: dict[str, object], *args: object) -> object:
+    def spy(
+        book: object, html: str, assets: dict[str, object], *args: object, **options: object
+    ) -> object:
         laid_out.update(assets)
-        return real_pdf(book, html, assets, *args)  # type: ignore[arg-type]
+        return real_pdf(book, html, assets, *args, **options)  # type: ignore[arg-type]
 
     out = root.parent / "out"
     with pytest.MonkeyPatch.context() as patch:

@@ -112,6 +112,11 @@ def _add_build(build: argparse.ArgumentParser) -> None:
         type=_parsed(parse_note_numbering),
         help="note numbers restart in each chapter, or run through the book",
     )
+    build.add_argument(
+        "--jobs",
+        type=_jobs,
+        help="lay the PDF out in this many processes (default: the number of cores; 1: whole)",
+    )
     build.add_argument("--strict", action="store_true", help="treat warnings as errors")
     build.add_argument(
         "--verify",
@@ -132,6 +137,12 @@ def _parsed(parse: Callable[[str], T]) -> Callable[[str], T]:
 
     convert.__name__ = parse.__name__
     return convert
+
+
+def _jobs(value: str) -> int:
+    if not value.strip().isdigit() or not 1 <= int(value) <= 256:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of processes from 1 to 256")
+    return int(value)
 
 
 def _port(value: str) -> int:
@@ -268,6 +279,7 @@ def _build(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, progress: P
             notes=args.notes,
             note_numbering=args.note_numbering,
             progress=progress,
+            jobs=args.jobs or _default_jobs(),
         )
     finally:
         progress.done()
@@ -290,6 +302,13 @@ def _build(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, progress: P
     for note in notes:
         stderr.write(f"note: {note}\n")
     return _verdict(problems, False)
+
+
+def _default_jobs() -> int:
+    """Return the number of layout processes when --jobs is not given."""
+    from bookbuild import parallel
+
+    return parallel.default_jobs()
 
 
 def _verdict(found: Sequence[Diagnostic], strict: bool) -> int:

@@ -15,7 +15,7 @@ fails when that changes.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,8 +46,12 @@ class _State:
 
 
 @contextmanager
-def collapsing_index() -> Iterator[None]:
-    """Within this block, every WeasyPrint layout sets its index locators to real pages."""
+def collapsing_index(outside: Mapping[str, int] | None = None, offset: int = 0) -> Iterator[None]:
+    """Within this block, every WeasyPrint layout sets its index locators to real pages.
+
+    For a piece of the book laid out alone (piecelayout.py), its pages come after `offset`
+    book pages, and `outside` gives the book page of each passage in another piece.
+    """
     import weasyprint.layout as layout
 
     original = layout.make_all_pages
@@ -63,7 +67,9 @@ def collapsing_index() -> Iterator[None]:
         if state.lists:
             for box, children in state.held:
                 box.children = children
-            _update(context, made, state.lists, force=bool(state.held))
+            _update(
+                context, made, state.lists, force=bool(state.held), outside=outside, offset=offset
+            )
             state.held = []
         return made
 
@@ -74,13 +80,23 @@ def collapsing_index() -> Iterator[None]:
         layout.make_all_pages = original
 
 
-def _update(context: Any, made: list[Any], lists: list[_Locators], *, force: bool) -> None:
+def _update(
+    context: Any,
+    made: list[Any],
+    lists: list[_Locators],
+    *,
+    force: bool,
+    outside: Mapping[str, int] | None = None,
+    offset: int = 0,
+) -> None:
     """Set the locators from where the anchors are; have the index's pages made again."""
     page_of: dict[str, int] = {}
     for number, entry in enumerate(context.page_maker[: len(made)], start=1):
         for anchor in entry[-1]["anchors"]:
             page_of.setdefault(anchor, number)
-    changed = [_collapse(item, page_of) for item in lists]
+    # The locators print book pages; the remake below counts this layout's own pages.
+    book_pages = {**(outside or {}), **{a: n + offset for a, n in page_of.items()}}
+    changed = [_collapse(item, book_pages) for item in lists]
     first = page_of.get(INDEX_ID)
     if (force or any(changed)) and first is not None:
         # Every index page: one whose break point did not move would otherwise be kept.

@@ -122,8 +122,12 @@ def build(
     setup: PrintSetup | None = None,
     notes: Placement | None = None,
     note_numbering: Numbering | None = None,
+    jobs: int = 1,
 ) -> BuildResult:
-    """Build the requested formats into `out`; nothing in `out` changes unless all succeed."""
+    """Build the requested formats into `out`; nothing in `out` changes unless all succeed.
+
+    With `jobs` above 1, the PDF is laid out in pieces in that many processes (parallel.py).
+    """
     started = time.time()
     styles = styles or default_styles_dir()
     if not (styles / "templates" / "print.html").is_file():
@@ -171,7 +175,14 @@ def build(
     if "pdf" in formats:
         progress("laying out and writing the PDF")
         pdf = build_pdf_bytes(
-            book, lambda moved: render(moved, layout=True), assets, pdf_variant, epoch, index
+            book,
+            lambda moved: render(moved, layout=True),
+            assets,
+            pdf_variant,
+            epoch,
+            index,
+            jobs=jobs,
+            progress=progress,
         )
         staged[f"{slug}.pdf"], starts, pages = pdf.data, pdf.starts, pdf.pages
         anchors = pdf.anchors
@@ -252,17 +263,28 @@ def build_pdf_bytes(
     variant: str,
     epoch: int,
     index: BookIndex = EMPTY,
+    *,
+    jobs: int = 1,
+    progress: Callable[[str], None] = lambda step: None,
 ) -> PdfOutput:
     """Lay the print HTML out; return the PDF, where each page starts, and warnings.
 
     `render` gives the print HTML with the named notes moved to their chapter's end; the
     layout is redone (a bounded number of times) while WeasyPrint sets some notes badly.
+    With `jobs` above 1, pieces of the book are laid out in that many processes, unless the
+    theme or the book cannot be cut (parallel.py); the result is the same.
     """
     # WeasyPrint is slow to import; `check` and EPUB builds skip it.
     from bookbuild import indexlayout, notelayout, pdf, tagging
 
     places = image_places(book)
     fontconf = write_fontconfig(find_fonts(), book.meta.language)
+    if jobs > 1 and (
+        pieces := _pdf_in_pieces(
+            book, render, assets, variant, epoch, index, places, fontconf, jobs, progress
+        )
+    ):
+        return pieces
     with indexlayout.collapsing_index():
         placed = notelayout.layout_placing_notes(
             render,
@@ -292,6 +314,52 @@ def build_pdf_bytes(
         anchors=pdf.page_map(document),
         moved=frozenset(placed.moved),
         index_pages=_index_pages(document, index),
+    )
+
+
+def _pdf_in_pieces(
+    book: Book,
+    render: Callable[[frozenset[str]], str],
+    assets: Mapping[str, Asset],
+    variant: str,
+    epoch: int,
+    index: BookIndex,
+    places: Mapping[str, SourceLocation],
+    fontconf: Path,
+    jobs: int,
+    progress: Callable[[str], None],
+) -> PdfOutput | None:
+    """Lay the book out in pieces in `jobs` processes; None when it must be laid out whole."""
+    from bookbuild import parallel
+
+    laid = parallel.lay_out_pieces(
+        html=render(frozenset()),
+        render=render,
+        assets=assets,
+        source=book.root,
+        variant=variant,
+        epoch=epoch,
+        identifier=book.meta.identifier,
+        places=places,
+        fontconf=fontconf,
+        note_ids=frozenset(note_places(book)),
+        marks=mark_ids(index) if index else frozenset(),
+        jobs=jobs,
+        progress=progress,
+    )
+    if laid is None:
+        return None
+    warnings = [*laid.layout_warnings, *note_warnings(book, laid.moved, laid.misplaced)]
+    marks = mark_ids(index) if index else frozenset()
+    return PdfOutput(
+        data=laid.data,
+        starts=laid.starts,
+        pages=laid.pages,
+        warnings=(*warnings, *laid.write_warnings),
+        html=render(frozenset(laid.moved)),
+        anchors=laid.anchors,
+        moved=frozenset(laid.moved),
+        index_pages={i: p for i, p in laid.anchors.items() if i in marks} if index else None,
     )
 
 
