@@ -334,12 +334,6 @@ def test_the_validators_accept_the_stitched_book(
         assert findings == [] and result["counts"]["error"] == 0
 
 
-@pytest.mark.xfail(
-    reason="page reads a compressed stream whose last byte is 0x0D, then the newline before "
-    "`endstream`, as data + CRLF and calls its /Length wrong (PDFA3A-STREAM-LENGTH-001); "
-    "which stream ends so is chance (a font subset of a piece), for the stitcher to settle",
-    strict=False,
-)
 def test_the_archive_edition_in_pieces_passes_pdf_a_3a(tmp_path: Path) -> None:
     archive, _ = _progress_build(tmp_path / "3a", 2, pdf_variant="pdf/a-3a")
     assert page_report(output(archive, ".pdf"), "3a") == (True, [])

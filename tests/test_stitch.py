@@ -420,3 +420,34 @@ def test_the_briefing_stitched_from_its_chapters(tmp_path: Path) -> None:
     assert page_report(path, "ua1") == (True, [])
     result = outloud_report(path)
     assert result["counts"]["error"] == 0 and result["counts"]["warning"] == 0
+
+
+def test_no_stream_of_the_stitched_book_ends_in_a_carriage_return() -> None:
+    """QPDF writes LF before `endstream`: data ending in CR would read as CRLF (PDF/A-3)."""
+    import zlib
+
+    from bookbuild.stitch import _compress_unambiguously
+
+    # Data whose Flate form, at the usual level, ends in CR: found by trying.
+    plain = next(
+        data
+        for n in range(100_000)
+        if zlib.compress(data := f"q {n} 0 0 1 cm Q\n".encode() * 3, 6).endswith(b"\r")
+    )
+    book = pikepdf.new()
+    unfiltered = pikepdf.Stream(book, plain)
+    flate = pikepdf.Stream(book, zlib.compress(plain, 6))
+    flate.Filter = pikepdf.Name.FlateDecode
+    xmp = pikepdf.Stream(book, b"<?xpacket end='w'?>\r")
+    xmp.Type, xmp.Subtype = pikepdf.Name.Metadata, pikepdf.Name.XML
+    book.Root.Streams = pikepdf.Array([book.make_indirect(s) for s in (unfiltered, flate, xmp)])
+    assert flate.read_raw_bytes().endswith(b"\r")
+    _compress_unambiguously(book)
+    unfiltered, flate, xmp = book.Root.Streams
+    for stream in (unfiltered, flate):
+        assert stream.read_raw_bytes().endswith(b">")  # in hex: Flate's checksum ends in CR
+        assert stream.Filter == pikepdf.Array(
+            [pikepdf.Name.ASCIIHexDecode, pikepdf.Name.FlateDecode]
+        )
+        assert stream.read_bytes() == plain
+    assert "/Filter" not in xmp  # the metadata stays as PDF/A wants it

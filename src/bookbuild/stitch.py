@@ -17,6 +17,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import io
+import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -64,17 +65,48 @@ def stitch(pieces: Sequence[PiecePdf], furniture: bytes | None) -> bytes:
     if furniture is not None:
         overlay_furniture(book, pikepdf.open(io.BytesIO(furniture)))
     _merge_fonts(book)
+    _compress_unambiguously(book)
     buffer = io.BytesIO()
     book.save(
         buffer,
         min_version=max((p.pdf.pdf_version for p in opened), key=_version),
         fix_metadata_version=False,
-        compress_streams=True,
-        object_stream_mode=pikepdf.ObjectStreamMode.generate,
+        # Every stream is compressed already (above); QPDF's own compression of a stream, or
+        # of an object stream, could end in a carriage return.
+        compress_streams=False,
+        object_stream_mode=pikepdf.ObjectStreamMode.disable,
         # /ID[0] stays piece 0's; /ID[1] is a hash of the content, not of the clock.
         deterministic_id=True,
     )
     return buffer.getvalue()
+
+
+def _compress_unambiguously(book: pikepdf.Pdf) -> None:
+    """Flate-compress every stream, and let none end in a carriage return (PDF/A-3 6.1.7.1).
+
+    QPDF writes a line feed before `endstream`: after data ending in CR, the pair reads as a
+    CRLF end of line, one byte short of /Length. A Flate stream ends in its data's Adler-32
+    checksum, so no compression level helps: such a stream is also given in hex
+    (ASCIIHexDecode, whose data ends in `>`). The XMP metadata stays uncompressed, as PDF/A
+    wants it; its packet ends in `?>`.
+    """
+    for obj in book.objects:
+        if not isinstance(obj, pikepdf.Stream) or obj.get("/Type") == Name.Metadata:
+            continue
+        if "/Filter" not in obj:
+            obj.write(zlib.compress(obj.read_bytes(), 6), filter=Name.FlateDecode)
+        raw = obj.read_raw_bytes()
+        if not raw.endswith(b"\r"):
+            continue
+        filters = obj.Filter if isinstance(obj.Filter, Array) else Array([obj.Filter])
+        parms = obj.get("/DecodeParms")
+        if parms is not None and not isinstance(parms, Array):
+            parms = Array([parms])
+        obj.write(
+            raw.hex().encode() + b">",
+            filter=Array([Name.ASCIIHexDecode, *filters]),
+            decode_parms=None if parms is None else Array([None, *parms]),
+        )
 
 
 def _version(version: str) -> tuple[int, ...]:
