@@ -40,7 +40,7 @@ Loader = Callable[[Collector], Chapter | None]
 def code_key() -> bytes:
     """Return a digest of what parses a chapter: bookbuild's source and the parser's versions."""
     digest = hashlib.sha256(sys.version.encode())
-    for name in ("markdown-it-py", "mdit-py-plugins", "PyYAML", "edtf"):
+    for name in ("markdown-it-py", "mdit-py-plugins", "PyYAML", "edtf", "babel"):
         digest.update(f"{name} {metadata.version(name)}".encode())
     package = Path(__file__).parent
     for path in sorted(package.glob("*.py")):
