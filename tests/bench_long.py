@@ -32,7 +32,7 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import psutil
@@ -136,8 +136,8 @@ def bench_weasyprint(work: Path, book: Path, jobs: int) -> dict[str, object]:
     )
     return {
         "jobs": jobs,
-        "ours": ours.__dict__,
-        "peer": peer.__dict__,
+        "ours": asdict(ours),
+        "peer": asdict(peer),
         "time_ratio": round(ours.seconds / peer.seconds, 3),
         "memory_ratio": round(ours.pss_mib / peer.pss_mib, 3),
         "rss_ratio": round(ours.rss_mib / peer.rss_mib, 3),
@@ -182,7 +182,7 @@ def bench_scaling(work: Path, sizes: list[int], jobs: int) -> dict[str, object]:
         words = assemble(book, size)
         for j in (1, jobs):
             got = measure(bookbuild(book, work / f"g-{size}-{j}", "--jobs", str(j)))
-            rows.append({"size": size, "words": words, "jobs": j, **got.__dict__})
+            rows.append({"size": size, "words": words, "jobs": j, **asdict(got)})
             print(f"    {size}x ({words} words), --jobs {j}: {got.seconds} s, {got.pss_mib} MiB")
         shutil.rmtree(book)
     within = [r for r in rows if r["pss_mib"] <= GOALS["g_memory_mib"]]
@@ -266,7 +266,10 @@ def main(argv: list[str] | None = None) -> int:
             results["g"] = g
             largest = g["largest_within_1gib"]
             print(f"    largest within 1 GiB: {largest}; plot: dist/bench-long.png")
-    (ROOT / "dist" / "bench-long.json").write_text(json.dumps(results, indent=2) + "\n")
+    # A run of some parts keeps the figures of the others from the last run that had them.
+    target = ROOT / "dist" / "bench-long.json"
+    kept = json.loads(target.read_text()) if target.is_file() else {}
+    target.write_text(json.dumps({**kept, **results}, indent=2) + "\n")
     print("wrote dist/bench-long.json")
     return 0
 
