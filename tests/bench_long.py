@@ -210,7 +210,8 @@ def plot(rows: list[dict[str, object]], jobs: int, target: Path) -> None:
     for axis in (time_axis, memory_axis):
         axis.grid(alpha=0.3)
         axis.legend()
-    figure.suptitle(f"bookbuild on Gibbon I-XVII at 1x, 2x, 4x ({os.cpu_count()} cores)")
+    sizes = ", ".join(f"{n}x" for n in sorted({int(str(r["size"])) for r in rows}))
+    figure.suptitle(f"bookbuild on Gibbon I-XVII at {sizes} ({os.cpu_count()} cores)")
     figure.tight_layout()
     target.parent.mkdir(parents=True, exist_ok=True)
     # A fixed date in the PNG's metadata, so the same figures give the same file.
