@@ -18,9 +18,11 @@ from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherRespons
 from bookbuild import __version__
 from bookbuild.assets import Asset, read_asset
 from bookbuild.errors import Diagnostic, OutputError, error, warning
+from bookbuild.fontcache import caching_font_programs
 from bookbuild.fontconf import private_fontconfig
 from bookbuild.markup import BLOCK_ATTR
 from bookbuild.model import SourceLocation
+from bookbuild.notememo import remembering_notes
 from bookbuild.pagelist import PageStart, count_chars
 from bookbuild.svgclean import embedded_image
 
@@ -117,7 +119,7 @@ def layout_pdf(
     With `fontconf`, Pango sees only the fonts that configuration lists (see fontconf.py).
     """
     fonts = private_fontconfig(fontconf) if fontconf else nullcontext()
-    with watch_weasyprint() as log, fonts:
+    with watch_weasyprint() as log, fonts, remembering_notes():
         try:
             document = weasyprint.HTML(
                 string=html, base_url=BASE_URL, url_fetcher=AssetFetcher(assets)
@@ -163,7 +165,7 @@ def write_pdf(
     places: Mapping[str, SourceLocation] | None = None,
 ) -> list[Diagnostic]:
     """Write the laid-out document as a PDF; return WeasyPrint's warnings."""
-    with watch_weasyprint() as log, _source_date_epoch(epoch):
+    with watch_weasyprint() as log, _source_date_epoch(epoch), caching_font_programs():
         document.write_pdf(
             target,
             pdf_variant=variant,

@@ -1,0 +1,159 @@
+"""Keep each embedded font program that WeasyPrint subsets and instantiates, by its inputs.
+
+Writing a PDF, WeasyPrint 70 subsets every font to the glyphs the book draws and turns each
+variable font into a static one at the weight and size used (`Font.clean`: HarfBuzz, then
+fontTools' instancer, a tenth of a second or more per font and size). A rebuild, or another
+piece of the same book, asks for the same program again. Within `caching_font_programs()`,
+the program is kept in the cache under everything `clean` reads (the font file's bytes and
+face index, the glyph ids and whether some are missing, hinting, the variations, weight, size
+and style, SOURCE_DATE_EPOCH, which fontTools stamps into the program, and the versions of
+WeasyPrint, HarfBuzz and fontTools), so a hit gives the bytes `clean` would make. A `clean`
+that logs anything is not kept, so its warning is never lost.
+
+This module patches WeasyPrint's private `weasyprint.pdf.fonts.Font.clean` and refuses to run
+on a WeasyPrint other than the pinned one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from bookbuild.cache import entry_path
+
+PINNED_WEASYPRINT = "70.0"
+_KIND = "font-programs"
+
+
+@contextmanager
+def caching_font_programs() -> Iterator[None]:
+    """Within this block, a font program made before is read from the cache, not made again."""
+    import fontTools
+    import weasyprint
+    import weasyprint.pdf.fonts as fonts
+    from weasyprint.text.ffi import harfbuzz
+
+    if weasyprint.__version__ != PINNED_WEASYPRINT:
+        raise RuntimeError(
+            f"bookbuild.fontcache was written for WeasyPrint {PINNED_WEASYPRINT}, "
+            f"not {weasyprint.__version__}: check its hook before moving the pin"
+        )
+    clean = fonts.Font.clean
+    if getattr(clean, "_bookbuild", False):
+        yield
+        return
+    versions = f"{weasyprint.__version__} {fontTools.version} {_harfbuzz_version(harfbuzz)}"
+
+    def cached_clean(font: Any, to_unicode: Any, hinting: Any) -> None:
+        if "SOURCE_DATE_EPOCH" not in os.environ:  # fontTools would stamp the time of day
+            clean(font, to_unicode, hinting)
+            return
+        key = _key(versions, font, to_unicode, hinting)
+        if _read(font, key):
+            return
+        with _watching() as logged:
+            clean(font, to_unicode, hinting)
+        if not logged:
+            _store(font, key)
+
+    cached_clean._bookbuild = True  # type: ignore[attr-defined]
+    fonts.Font.clean = cached_clean
+    try:
+        yield
+    finally:
+        fonts.Font.clean = clean
+
+
+def _harfbuzz_version(harfbuzz: Any) -> str:
+    """Return the version of the HarfBuzz WeasyPrint loaded, asked as its bindings allow."""
+    found = [0, 0, 0]
+    for part in range(3):
+        low, high = 0, 1 << 12  # each part is searched for the largest value it reaches
+        while low < high:
+            middle = (low + high + 1) // 2
+            if harfbuzz.hb_version_atleast(*found[:part], middle, *[0] * (2 - part)):
+                low = middle
+            else:
+                high = middle - 1
+        found[part] = low
+    return ".".join(map(str, found))
+
+
+def _key(versions: str, font: Any, to_unicode: Any, hinting: Any) -> list[bytes]:
+    inputs = {
+        "index": font.index,
+        "glyphs": sorted(to_unicode),
+        "hinting": bool(hinting),
+        "missing": bool(font.missing),
+        "variations": sorted(font.variations.items()),
+        "weight": font.weight,
+        "size": font.font_size,
+        "style": font.style,
+    }
+    return [
+        versions.encode(),
+        # fontTools writes it into the program's head table as the time it was made.
+        os.environ.get("SOURCE_DATE_EPOCH", "").encode(),
+        hashlib.sha256(font.file_content).digest(),
+        json.dumps(inputs, default=str).encode(),
+    ]
+
+
+def _read(font: Any, key: list[bytes]) -> bool:
+    """Give the font its kept program and variations; say whether one was kept."""
+    try:
+        data = entry_path(_KIND, key).read_bytes()
+    except OSError:
+        return False
+    head, _, program = data.partition(b"\n")
+    try:
+        variations = json.loads(head)
+    except ValueError:
+        return False
+    font.variations.clear()
+    font.variations.update(variations)
+    font.file_content = program
+    return True
+
+
+def _store(font: Any, key: list[bytes]) -> None:
+    """Keep the font's program; a cache that cannot be written is skipped."""
+    path = entry_path(_KIND, key)
+    data = json.dumps(font.variations).encode() + b"\n" + font.file_content
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(temp, path)
+    except OSError:
+        pass
+
+
+class _Logged(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+    def __bool__(self) -> bool:
+        return bool(self.records)
+
+
+@contextmanager
+def _watching() -> Iterator[_Logged]:
+    handler = _Logged()
+    logger = logging.getLogger("weasyprint")
+    logger.addHandler(handler)
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)
