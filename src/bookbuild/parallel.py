@@ -40,8 +40,14 @@ from bookbuild.index import INDEX_ID
 from bookbuild.model import SourceLocation
 from bookbuild.pagelist import PageStart
 
-# Each worker gets this many pieces of the body on average, so none holds a large one.
-PIECES_PER_JOB = 3
+# Each worker gets this many pieces of the body on average (a chapter each, unless chapters
+# are short): none holds a large one, the workers finish close together, and a note that
+# must move costs the layout of its own chapter again, not of a long run of chapters.
+PIECES_PER_JOB = 12
+# Below this much print HTML (about 250 pages), a book is laid out whole unless --jobs says
+# otherwise: each piece's own start (its styles, fonts and PDF) would cost more than the
+# second core gives back (see automatic_jobs).
+AUTOMATIC_MIN_BYTES = 1_000_000
 # Rounds of layout before the page numbers are taken as they are (WeasyPrint stops at 8).
 MAX_ROUNDS = 5
 # A first guess at the length of a piece, from its HTML, for the first round's page numbers.
@@ -303,6 +309,7 @@ class _Work:
     fontconf: Path
     note_ids: frozenset[str]
     marks: frozenset[str]
+    jobs: int
 
 
 _WORK: _Work | None = None
@@ -454,6 +461,7 @@ def lay_out_pieces(
         fontconf=fontconf,
         note_ids=note_ids,
         marks=marks,
+        jobs=jobs,
     )
     work = _WORK
     try:
@@ -635,6 +643,7 @@ def _stitch(work: _Work, results: Sequence[PieceResult]) -> bytes:
         epoch=work.epoch,
         identifier=work.identifier,
         fontconf=work.fontconf,
+        jobs=work.jobs,
     )
     pieces = [stitch.PiecePdf(data=r.data, anchors=r.anchors) for r in results]
     return stitch.stitch(pieces, overlay)
@@ -646,5 +655,11 @@ def _unique(found: Iterator[Diagnostic] | Any) -> tuple[Diagnostic, ...]:
 
 
 def default_jobs() -> int:
-    """Return the number of workers `build --jobs` uses unless told: the machine's cores."""
+    """Return the number of cores: the workers `build` uses for a long book unless told."""
     return os.cpu_count() or 1
+
+
+def automatic_jobs(html: str) -> int:
+    """Return the workers `build` uses when --jobs is not given: the cores for a long book,
+    one for a short one (below AUTOMATIC_MIN_BYTES of print HTML)."""
+    return default_jobs() if len(html.encode()) >= AUTOMATIC_MIN_BYTES else 1
