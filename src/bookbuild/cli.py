@@ -115,7 +115,8 @@ def _add_build(build: argparse.ArgumentParser) -> None:
     build.add_argument(
         "--jobs",
         type=_jobs,
-        help="lay the PDF out in this many processes (default: the number of cores; 1: whole)",
+        help="lay the PDF out in this many processes (default: the number of cores for a book "
+        "of 1 MB of print HTML or more, else 1; 1: whole)",
     )
     build.add_argument("--strict", action="store_true", help="treat warnings as errors")
     build.add_argument(
@@ -279,7 +280,7 @@ def _build(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, progress: P
             notes=args.notes,
             note_numbering=args.note_numbering,
             progress=progress,
-            jobs=args.jobs or _default_jobs(),
+            jobs=args.jobs,
         )
     finally:
         progress.done()
@@ -302,13 +303,6 @@ def _build(args: argparse.Namespace, stdout: TextIO, stderr: TextIO, progress: P
     for note in notes:
         stderr.write(f"note: {note}\n")
     return _verdict(problems, False)
-
-
-def _default_jobs() -> int:
-    """Return the number of layout processes when --jobs is not given."""
-    from bookbuild import parallel
-
-    return parallel.default_jobs()
 
 
 def _verdict(found: Sequence[Diagnostic], strict: bool) -> int:

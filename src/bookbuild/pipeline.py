@@ -122,11 +122,12 @@ def build(
     setup: PrintSetup | None = None,
     notes: Placement | None = None,
     note_numbering: Numbering | None = None,
-    jobs: int = 1,
+    jobs: int | None = 1,
 ) -> BuildResult:
     """Build the requested formats into `out`; nothing in `out` changes unless all succeed.
 
-    With `jobs` above 1, the PDF is laid out in pieces in that many processes (parallel.py).
+    With `jobs` above 1, the PDF is laid out in pieces in that many processes (parallel.py);
+    with None, in as many as the machine has cores if the book is long, else whole.
     """
     started = time.time()
     styles = styles or default_styles_dir()
@@ -174,6 +175,10 @@ def build(
         html = render()
     if "pdf" in formats:
         progress("laying out and writing the PDF")
+        if jobs is None:
+            from bookbuild.parallel import automatic_jobs
+
+            jobs = automatic_jobs(html)
         pdf = build_pdf_bytes(
             book,
             lambda moved: render(moved, layout=True),
