@@ -131,6 +131,19 @@ def bench_weasyprint(work: Path, slug: str, pairs: int) -> dict[str, float]:
     return alternating(command(ours), command(peer, env=peer_fontconfig()), pairs)
 
 
+def bench_weasyprint_cold(work: Path, slug: str, pairs: int) -> dict[str, float]:
+    """(a') the full build with an empty cache: chapters parsed, citations formatted, the
+    cover drawn, the notes measured and the font programs made, as on a first build."""
+    html = work / "html-out" / "html" / f"{slug}.html"
+
+    def ours(n: int) -> tuple[float, float]:
+        env = {**ENV, "BOOKBUILD_CACHE": str(work / f"cold-cache-a-{n}")}
+        return run(bookbuild_full(work), env=env)
+
+    peer = [str(BIN / "weasyprint"), "--pdf-variant", "pdf/ua-1", str(html), str(work / "peer.pdf")]
+    return alternating(ours, command(peer, env=peer_fontconfig()), pairs)
+
+
 def peer_fontconfig() -> dict[str, str]:
     """Return an environment giving bare WeasyPrint bookbuild's own fontconfig, for fairness."""
     from bookbuild.fontconf import write_fontconfig
@@ -239,6 +252,12 @@ def report(results: dict[str, dict[str, float]], met: dict[str, bool]) -> None:
             f"(goal <= {GOALS['a']}) {verdict('a')}"
         )
         print(describe(a))
+    if cold := results.get("a_cold"):
+        print(
+            f"    with an empty cache (a first build): {cold['ours_s']} s vs weasyprint "
+            f"{cold['peer_s']} s: ratio {cold['ratio']}"
+        )
+        print(describe(cold))
     if b := results.get("b"):
         print(
             f"(b) EPUB only {b['ours_s']} s vs pandoc {b['peer_s']} s: ratio {b['ratio']} "
@@ -285,6 +304,7 @@ def main(argv: list[str] | None = None) -> int:
         work = Path(temp)
         if "a" in parts:
             results["a"] = bench_weasyprint(work, slug, args.pairs or 7)
+            results["a_cold"] = bench_weasyprint_cold(work, slug, args.pairs or 5)
         if "b" in parts:
             results["b"] = bench_pandoc(work, title, args.pairs or 11)
             results["b_cold"] = bench_epub_cold(work, title, args.pairs or 7)
