@@ -8,6 +8,7 @@ changes, so the reading is checked again before the pin moves.
 
 from __future__ import annotations
 
+import gc
 import json
 from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
@@ -221,6 +222,9 @@ def layout_placing_notes(
         fresh = {i: why for i, why in bad.items() if i not in moved}
         if not fresh or done == MAX_PASSES:
             break
+        # The next layout must not hold this one's boxes too: that would double the peak.
+        document = None
+        gc.collect()
         moved |= fresh
         html = render(frozenset(moved))
     return NoteLayout(

@@ -25,6 +25,7 @@ of fewer than two chapters, are laid out whole, as with --jobs 1.
 
 from __future__ import annotations
 
+import gc
 import io
 import multiprocessing
 import os
@@ -502,8 +503,11 @@ def _rounds(
 
 
 def _run(batch: Sequence[_Job], jobs: int) -> dict[int, PieceResult]:
-    """Lay out each job's piece in a process of its own, `jobs` at a time; largest first.
+    """Lay out each job's piece in a process of its own, `jobs` at a time.
 
+    `batch` comes largest first. One worker at a time takes the largest piece left, the others
+    the smallest: the largest pieces, which hold the most memory, never run side by side,
+    and the last piece to start is a middling one, so the workers still finish together.
     Each worker is forked from this thread, which runs nothing else meanwhile: a fork from a
     pool's helper thread can copy a lock another thread holds (an import's, a log's), and the
     worker then waits on it forever. A fresh process per piece keeps memory flat.
@@ -512,19 +516,25 @@ def _run(batch: Sequence[_Job], jobs: int) -> dict[int, PieceResult]:
 
     context = multiprocessing.get_context("fork")
     pending = list(batch)
-    running: dict[Any, tuple[Any, _Job]] = {}
+    running: dict[Any, tuple[Any, _Job, bool]] = {}
     results: dict[int, PieceResult] = {}
+    # What this process holds is left out of the workers' garbage collection: a collection
+    # writes to every object it visits, and each page it writes to would be copied into the
+    # worker that forked it, instead of shared.
+    gc.collect()
+    gc.freeze()
     try:
         while pending or running:
             while pending and len(running) < jobs:
-                job = pending.pop(0)
+                large = not any(taken for _, _, taken in running.values())
+                job = pending.pop(0 if large else -1)
                 receiver, sender = context.Pipe(duplex=False)
                 process = context.Process(target=_worker, args=(job, sender), daemon=True)
                 process.start()
                 sender.close()
-                running[receiver] = (process, job)
+                running[receiver] = (process, job, large)
             for ready in wait(list(running)):
-                process, job = running.pop(ready)
+                process, job, _ = running.pop(ready)
                 connection: Any = ready
                 try:
                     outcome: PieceResult | str = connection.recv()
@@ -538,9 +548,10 @@ def _run(batch: Sequence[_Job], jobs: int) -> dict[int, PieceResult]:
                     raise OutputError(outcome.errors)
                 results[job.index] = outcome
     finally:
-        for process, _ in running.values():
+        for process, _, _ in running.values():
             process.kill()
             process.join()
+        gc.unfreeze()
     return results
 
 
