@@ -68,6 +68,18 @@ def test_the_date_fonttools_stamps_into_a_program_is_in_its_key(
     assert dated == uncached
 
 
+def test_a_damaged_entry_is_made_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BOOKBUILD_CACHE", str(tmp_path / "cache"))
+    first, _ = _build(tmp_path / "first")
+    kept = sorted((tmp_path / "cache" / "font-programs").iterdir())
+    for entry in kept:
+        entry.write_bytes(entry.read_bytes()[:-10])  # cut short, as a full disk would leave it
+    made = _counting_clean(monkeypatch)
+    second, _ = _build(tmp_path / "second")
+    assert len(made) == len(kept)
+    assert second == first
+
+
 def test_a_clean_that_warns_is_not_kept_and_its_warning_is_reported(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -113,8 +113,11 @@ def _read(font: Any, key: list[bytes]) -> bool:
         return False
     head, _, program = data.partition(b"\n")
     try:
-        variations = json.loads(head)
-    except ValueError:
+        kept = json.loads(head)
+        variations, digest = kept["variations"], kept["sha256"]
+    except (ValueError, KeyError, TypeError):
+        return False  # a damaged entry is made again
+    if hashlib.sha256(program).hexdigest() != digest:
         return False
     font.variations.clear()
     font.variations.update(variations)
@@ -125,7 +128,8 @@ def _read(font: Any, key: list[bytes]) -> bool:
 def _store(font: Any, key: list[bytes]) -> None:
     """Keep the font's program; a cache that cannot be written is skipped."""
     path = entry_path(_KIND, key)
-    data = json.dumps(font.variations).encode() + b"\n" + font.file_content
+    head = {"variations": font.variations, "sha256": hashlib.sha256(font.file_content).hexdigest()}
+    data = json.dumps(head).encode() + b"\n" + font.file_content
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")

@@ -76,6 +76,7 @@ def remembering_notes() -> Iterator[None]:
             or not isinstance(containing, FootnoteAreaBox)
             or not isinstance(box, BlockBox)
             or box.element is None
+            or _line_styles(args, kwargs)
             or not _steady(notes, box)
         ):
             return lay_out(context, box, bottom_space, skip_stack, *args, **kwargs)
@@ -122,6 +123,12 @@ def _arguments(args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
     return {name: given.get(name, _DEFAULTS.get(name)) for name in _NAMES}
 
 
+def _line_styles(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
+    """Say whether the note is given a ::first-letter or ::first-line style (never kept)."""
+    given = _arguments(args, kwargs)
+    return given["first_letter_style"] is not None or given["first_line_style"] is not None
+
+
 def _outside_lists(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[int, int]:
     """Return how many absolute and fixed boxes the page has collected so far."""
     given = _arguments(args, kwargs)
@@ -137,11 +144,6 @@ def _key(
     kwargs: dict[str, Any],
 ) -> tuple[Any, ...]:
     given = _arguments(args, kwargs)
-    if given["first_letter_style"] is not None or given["first_line_style"] is not None:
-        # A style object is compared by identity: a note given one is told apart by it.
-        styles: tuple[Any, ...] = (id(given["first_letter_style"]), id(given["first_line_style"]))
-    else:
-        styles = ()
     return (
         id(box.element),
         id(box.style),
@@ -163,7 +165,6 @@ def _key(
             (shape.position_x, shape.position_y, shape.margin_width(), shape.margin_height())
             for shape in context.excluded_shapes
         ),
-        *styles,
     )
 
 
