@@ -28,12 +28,19 @@ def cached(kind: str, key: Iterable[bytes], make: Callable[[], bytes]) -> bytes:
     The key must cover everything the bytes depend on, so a hit gives what `make` would.
     A cache that cannot be written is skipped, never an error.
     """
-    path = entry_path(kind, key)
+    key = list(key)
     try:
-        return path.read_bytes()
+        return entry_path(kind, key).read_bytes()
     except OSError:
         pass
     data = make()
+    store(kind, key, data)
+    return data
+
+
+def store(kind: str, key: Iterable[bytes], data: bytes) -> None:
+    """Keep the bytes under this key, atomically; a cache that cannot be written is skipped."""
+    path = entry_path(kind, key)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
@@ -42,4 +49,3 @@ def cached(kind: str, key: Iterable[bytes], make: Callable[[], bytes]) -> bytes:
         os.replace(temp, path)
     except OSError:
         pass
-    return data

@@ -8,7 +8,7 @@ the program is kept in the cache under everything `clean` reads (the font file's
 face index, the glyph ids and whether some are missing, hinting, the variations, weight, size
 and style, SOURCE_DATE_EPOCH, which fontTools stamps into the program, and the versions of
 WeasyPrint, HarfBuzz and fontTools), so a hit gives the bytes `clean` would make. A `clean`
-that logs anything is not kept, so its warning is never lost.
+that logs a warning is not kept, so the warning is never lost.
 
 This module patches WeasyPrint's private `weasyprint.pdf.fonts.Font.clean` and refuses to run
 on a WeasyPrint other than the pinned one.
@@ -18,14 +18,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import os
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from bookbuild.cache import entry_path
+from bookbuild.cache import entry_path, store
 
 PINNED_WEASYPRINT = "70.0"
 _KIND = "font-programs"
@@ -38,6 +36,8 @@ def caching_font_programs() -> Iterator[None]:
     import weasyprint
     import weasyprint.pdf.fonts as fonts
     from weasyprint.text.ffi import harfbuzz
+
+    from bookbuild.pdf import watch_weasyprint  # pdf.py imports this module
 
     if weasyprint.__version__ != PINNED_WEASYPRINT:
         raise RuntimeError(
@@ -57,9 +57,9 @@ def caching_font_programs() -> Iterator[None]:
         key = _key(versions, font, to_unicode, hinting)
         if _read(font, key):
             return
-        with _watching() as logged:
+        with watch_weasyprint() as logged:
             clean(font, to_unicode, hinting)
-        if not logged:
+        if not logged.records:
             _store(font, key)
 
     cached_clean._bookbuild = True  # type: ignore[attr-defined]
@@ -126,38 +126,6 @@ def _read(font: Any, key: list[bytes]) -> bool:
 
 
 def _store(font: Any, key: list[bytes]) -> None:
-    """Keep the font's program; a cache that cannot be written is skipped."""
-    path = entry_path(_KIND, key)
+    """Keep the font's program, with its variations and its digest."""
     head = {"variations": font.variations, "sha256": hashlib.sha256(font.file_content).hexdigest()}
-    data = json.dumps(head).encode() + b"\n" + font.file_content
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(temp, path)
-    except OSError:
-        pass
-
-
-class _Logged(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__()
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-
-    def __bool__(self) -> bool:
-        return bool(self.records)
-
-
-@contextmanager
-def _watching() -> Iterator[_Logged]:
-    handler = _Logged()
-    logger = logging.getLogger("weasyprint")
-    logger.addHandler(handler)
-    try:
-        yield handler
-    finally:
-        logger.removeHandler(handler)
+    store(_KIND, key, json.dumps(head).encode() + b"\n" + font.file_content)
